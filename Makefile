@@ -1,0 +1,77 @@
+# Lesson Forum — every entry point. `make run` serves the site, `make test` runs the suite.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+SEED := forum/seed/AI大模型实战高手课/01-洞察本质：从工程学角度看ChatGPT为什么会崛起.md
+PYTEST_ARGS ?=
+
+# A Python >= 3.12: python3.13/python3.12 on PATH, pyenv's, then python3.
+define find_python
+for candidate in python3.13 python3.12 \
+    $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV) \
+    python3 python; do \
+  if command -v "$$candidate" >/dev/null 2>&1 && \
+     "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+    command -v "$$candidate"; exit 0; \
+  fi; \
+done; exit 1
+endef
+
+.PHONY: help
+help:
+	@echo "make run            serve the site on http://$(HOST):$(PORT)/ (sets everything up)"
+	@echo "make test           run the whole test suite on SQLite, then on PostgreSQL"
+	@echo "make lint           ruff, Django checks, migrations check"
+	@echo "make messages       update and compile the translation catalogues"
+
+$(PY):
+	@python=$$($(find_python)) || { \
+	  echo "error: Lesson Forum needs Python 3.12 or newer, and none was found." >&2; \
+	  echo "       Install one (e.g. 'pyenv install 3.12') and run make again." >&2; exit 1; }; \
+	echo "Creating $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV)
+
+# Reinstall only when the dependency files change.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e . --group dev
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed
+
+.PHONY: run
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+.PHONY: test
+test: install
+	@echo "== Test suite on SQLite =="
+	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
+	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()' "$(TEST_DATABASE_URL)" 2>/dev/null; then \
+	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "error: PostgreSQL at $(TEST_DATABASE_URL) does not answer (required in CI)" >&2; exit 1; \
+	else \
+	  echo "PostgreSQL at $(TEST_DATABASE_URL) does not answer: the PostgreSQL half is skipped."; \
+	fi
+
+.PHONY: lint
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+.PHONY: messages
+messages: install
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'tests/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*'

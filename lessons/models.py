@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from lessons.rendering import render_lesson_body
+
+
+def unicode_slug(text: str, *, fallback: str) -> str:
+    """A readable Unicode slug (Chinese kept); `fallback` when nothing is left."""
+    return slugify(text, allow_unicode=True)[:200].strip("-") or fallback
+
+
+class Course(models.Model):
+    slug = models.SlugField(_("slug"), max_length=200, unique=True, allow_unicode=True)
+    title = models.CharField(_("title"), max_length=200)
+    teacher = models.CharField(_("teacher"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("lessons:course", kwargs={"course_slug": self.slug})
+
+
+class LessonQuerySet(models.QuerySet):
+    def in_reading_order(self) -> LessonQuerySet:
+        return self.order_by("position", "number", "pk")
+
+
+class Lesson(models.Model):
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="lessons", verbose_name=_("course")
+    )
+    number = models.PositiveIntegerField(
+        _("number"), null=True, blank=True, help_text=_("Empty for a preface or an extra.")
+    )
+    position = models.IntegerField(
+        _("position"), default=0, help_text=_("Reading order within the course.")
+    )
+    slug = models.SlugField(_("slug"), max_length=200, allow_unicode=True)
+    title = models.CharField(_("title"), max_length=300)
+    body_markdown = models.TextField(_("body (Markdown)"), blank=True)
+    body_html = models.TextField(_("body (rendered)"), blank=True, editable=False)
+    source_ref = models.CharField(_("source"), max_length=1000, blank=True)
+    source_digest = models.CharField(_("source digest"), max_length=64, blank=True)
+    comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = LessonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["course", "position", "number", "pk"]
+        verbose_name = _("lesson")
+        verbose_name_plural = _("lessons")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="lesson_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        self.body_html = render_lesson_body(self.body_markdown)
+        if not self.slug:
+            self.slug = unicode_slug(self.title, fallback=f"lesson-{self.number or 0}")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "forum:lesson",
+            kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
+        )

@@ -1,0 +1,315 @@
+"""The one Markdown → safe HTML pipeline.
+
+Every piece of user- or author-supplied text reaches a page through one of the
+``render_*`` functions below, and all of them end in :func:`sanitize_html`, so
+the allowlist lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from html import escape
+from typing import Any
+
+import bleach
+from bleach.html5lib_shim import convert_entities
+from bleach.sanitizer import BleachSanitizerFilter
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
+
+ALLOWED_TAGS = frozenset(
+    {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "strong", "b", "em", "i"}
+    | {"del", "s", "sub", "sup", "code", "pre", "kbd", "blockquote", "ul", "ol", "li"}
+    | {"table", "thead", "tbody", "tr", "th", "td", "a", "img", "span", "div"}
+    | {"details", "summary"}
+)
+# Parsed as elements (so their raw-text content is known) and then dropped whole:
+# bleach alone would strip the tags but keep e.g. a script's source as text.
+_DROPPED_WITH_CONTENT = frozenset(
+    {"script", "style", "template", "noscript", "textarea", "title", "xmp"}
+    | {"noembed", "noframes"}
+)
+# Embedded players become a plain link to their http(s) source, or nothing.
+_EMBEDS = frozenset({"iframe", "video", "audio", "embed", "object"})
+
+ANCHOR_REL = "nofollow noopener ugc"
+_CLASSES = {
+    "span": frozenset(STANDARD_TYPES.values()) - {""} | {"math", "math-inline", "math-display"},
+    "div": frozenset({"highlight", "math", "math-display"}),
+    "td": frozenset({"align-left", "align-center", "align-right"}),
+    "th": frozenset({"align-left", "align-center", "align-right"}),
+}
+_ATTRIBUTES = {
+    "a": {"href", "title", "rel"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    **{tag: {"class"} for tag in _CLASSES},
+}
+_NUMERIC = {"width": re.compile(r"\d{1,5}"), "height": re.compile(r"\d{1,5}")}
+_NUMERIC["start"] = re.compile(r"-?\d{1,9}")
+_HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
+_URI_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name not in _ATTRIBUTES.get(tag, ()):
+        return False
+    pattern = _NUMERIC.get(name)
+    return pattern is None or pattern.fullmatch(value) is not None
+
+
+def _attr(token: dict[str, Any], name: str) -> str | None:
+    return token.get("data", {}).get((None, name))
+
+
+def _link_tokens(url: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "StartTag", "name": "a", "namespace": None, "data": {(None, "href"): url}},
+        {"type": "Characters", "data": url},
+        {"type": "EndTag", "name": "a", "namespace": None},
+    ]
+
+
+class _Sanitizer(BleachSanitizerFilter):
+    def sanitize_stream(self, token_iterator: Any) -> Iterator[dict[str, Any]]:
+        return super().sanitize_stream(self._drop_and_unembed(token_iterator))
+
+    def _drop_and_unembed(self, tokens: Any) -> Iterator[dict[str, Any]]:
+        skipping, depth, embed_url, open_links = None, 0, None, 0
+        for token in tokens:
+            kind, name = token["type"], token.get("name")
+            if skipping is None:
+                if kind == "StartTag" and name in _DROPPED_WITH_CONTENT | _EMBEDS:
+                    skipping, depth = token, 1
+                    embed_url = _attr(token, "src") or _attr(token, "data")
+                elif kind == "EmptyTag" and name in _EMBEDS:
+                    url = _attr(token, "src")
+                    if url and _HTTP_URL.match(url.strip()) and not open_links:
+                        yield from _link_tokens(url.strip())
+                else:
+                    if name == "a" and kind in ("StartTag", "EndTag"):
+                        open_links += 1 if kind == "StartTag" else -1
+                    yield token
+                continue
+            if kind == "StartTag":
+                depth += 1
+            elif kind == "EndTag":
+                depth -= 1
+            elif kind == "EmptyTag" and name == "source" and not embed_url:
+                embed_url = _attr(token, "src")
+            if depth == 0:
+                url = (embed_url or "").strip()
+                if skipping["name"] in _EMBEDS and _HTTP_URL.match(url) and not open_links:
+                    yield from _link_tokens(url)
+                skipping, embed_url = None, None
+
+    def sanitize_uri_value(self, value: str, allowed_protocols: Any) -> str | None:
+        # bleach's urlparse reads "javascript:123" as host:port and lets it through.
+        normalized = _URI_NOISE.sub("", convert_entities(value)).lower()
+        scheme = _SCHEME.match(normalized)
+        if scheme and scheme.group(1) not in allowed_protocols:
+            return None
+        return super().sanitize_uri_value(value, allowed_protocols)
+
+    def allow_token(self, token: dict[str, Any]) -> dict[str, Any]:
+        token = super().allow_token(token)
+        name, attrs = token["name"], token.get("data")
+        if attrs is None or token["type"] == "EndTag":
+            return token
+        if name in _CLASSES and (None, "class") in attrs:
+            kept = [c for c in attrs[(None, "class")].split() if c in _CLASSES[name]]
+            if kept:
+                attrs[(None, "class")] = " ".join(kept)
+            else:
+                del attrs[(None, "class")]
+        if name == "a":
+            attrs[(None, "rel")] = ANCHOR_REL
+        elif name == "img":
+            src = attrs.get((None, "src"))
+            if src is not None and self.sanitize_uri_value(src, {"http", "https"}) is None:
+                del attrs[(None, "src")]
+            attrs[(None, "loading")] = "lazy"
+            attrs[(None, "referrerpolicy")] = "no-referrer"
+        return token
+
+
+class _Cleaner(bleach.Cleaner):
+    def clean(self, text: str) -> str:
+        if not text:
+            return ""
+        stream = _Sanitizer(
+            source=self.walker(self.parser.parseFragment(text)),
+            allowed_tags=ALLOWED_TAGS,
+            attributes=_allowed_attribute,
+            allowed_protocols=self.protocols,
+            strip_disallowed_tags=True,
+            strip_html_comments=True,
+        )
+        return self.serializer.render(stream)
+
+
+# bleach's parser keeps state between calls, so each thread gets its own.
+_local = threading.local()
+_MAX_PASSES = 4
+
+
+def sanitize_html(html: str) -> str:
+    """Reduce HTML to the site's allowlist. Idempotent.
+
+    Cleaning repeats until the output parses back to itself: markup that a second
+    parse would restructure (mutation XSS) is exactly what the browser would see
+    differently from what was sanitized.
+    """
+    cleaner = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = _local.cleaner = _Cleaner(
+            tags=ALLOWED_TAGS | _DROPPED_WITH_CONTENT | _EMBEDS | {"source"},
+            protocols={"http", "https", "mailto"},
+            strip=True,
+        )
+    current = html
+    for _ in range(_MAX_PASSES):
+        cleaned = cleaner.clean(current)
+        if cleaned == current:
+            return cleaned
+        current = cleaned
+    return cleaner.clean(escape(html))
+
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    try:
+        lexer = get_lexer_by_name(language) if language else None
+    except ClassNotFound:
+        lexer = None
+    if lexer is None:
+        return f"<pre><code>{escape(token.content, quote=False)}</code></pre>\n"
+    code = highlight(token.content, lexer, _FORMATTER)
+    return f'<div class="highlight"><pre><code>{code}</code></pre></div>\n'
+
+
+def _render_math(element: str, kind: str) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        tex = escape(tokens[idx].content.strip(), quote=False)
+        return f'<{element} class="math math-{kind}">{tex}</{element}>'
+
+    return render
+
+
+def _table_align_as_class(state: Any) -> None:
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            style = token.attrs.pop("style", None)
+            if isinstance(style, str) and style.startswith("text-align:"):
+                token.attrSet("class", "align-" + style.removeprefix("text-align:"))
+
+
+def _lesson_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 20})
+    md.enable(["table", "strikethrough"])
+    # No digits next to the dollars, no space inside: "$5 and $6" stays prose.
+    md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_space=False,
+        allow_digits=False,
+        double_inline=True,
+    )
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("math_inline", _render_math("span", "inline"))
+    # $$…$$ inside a paragraph must stay phrasing content: a <div> would split the <p>.
+    md.add_render_rule("math_inline_double", _render_math("span", "display"))
+    md.add_render_rule("math_block", _render_math("div", "display"))
+    md.core.ruler.push("table_align_as_class", _table_align_as_class)
+    return md
+
+
+def _comment_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "maxNesting": 20})
+    # An image becomes "!" followed by a plain link; "# x" and "---" stay text.
+    md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
+    md.add_render_rule("fence", _render_fence)
+    return md
+
+
+_LESSON_MD = _lesson_parser()
+_COMMENT_MD = _comment_parser()
+
+
+def render_lesson_body(markdown: str) -> str:
+    """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
+    return sanitize_html(_LESSON_MD.render(markdown))
+
+
+def render_comment_markdown(text: str) -> str:
+    """Render a forum comment: a small Markdown subset, no raw HTML or images."""
+    return sanitize_html(_COMMENT_MD.render(text))
+
+
+_URL = re.compile(r"https?://[A-Za-z0-9\[][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"*"
+
+
+def _trim_url(url: str) -> str:
+    """Keep trailing punctuation and unbalanced ")" out of a bare URL."""
+    end = len(url)
+    while end:
+        unbalanced = url.count("(", 0, end) < url.count(")", 0, end)
+        if url[end - 1] in _TRAILING or (url[end - 1] == ")" and unbalanced):
+            end -= 1
+        else:
+            break
+    return url[:end]
+
+
+def render_plain_text(text: str) -> str:
+    """Render imported plain text: escaped, line breaks kept, bare URLs linked.
+
+    Never interpreted as Markdown, so "1." or "#" at a line start stays as written.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = _trim_url(match.group())
+        parts.append(escape(text[position : match.start()]))
+        href = escape(url)
+        parts.append(f'<a href="{href}" rel="{ANCHOR_REL}">{href}</a>')
+        position = match.start() + len(url)
+    parts.append(escape(text[position:]))
+    escaped = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
+    return sanitize_html(escaped.replace("\n", "<br>"))
+
+
+def _highlight_rules(style: str) -> list[str]:
+    formatter = HtmlFormatter(style=style)
+    return formatter.get_background_style_defs(".highlight") + formatter.get_token_style_defs(
+        ".highlight"
+    )
+
+
+def pygments_css() -> str:
+    """CSS for highlighted code (light, and dark via prefers-color-scheme) and math."""
+    return "\n".join(
+        [
+            *_highlight_rules("default"),
+            ".math { font-family: ui-monospace, monospace; font-style: italic; }",
+            ".math-display { display: block; overflow-x: auto; margin: 1em 0; }",
+            "@media (prefers-color-scheme: dark) {",
+            *_highlight_rules("github-dark"),
+            "}",
+            "",
+        ]
+    )

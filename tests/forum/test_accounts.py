@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_with_username_email_and_password(client, django_user_model):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "username": "xiaoming",
+            "email": "xiaoming@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert django_user_model.objects.filter(username="xiaoming").exists()
+
+
+def test_log_in_by_email(client):
+    user = UserFactory(username="xiaohong", email="hong@example.com")
+    response = client.post(
+        reverse("account_login"), {"login": "hong@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_log_in_by_username(client):
+    user = UserFactory(username="xiaohong")
+    client.post(reverse("account_login"), {"login": "xiaohong", "password": PASSWORD})
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_wrong_password_is_a_clear_error(client):
+    UserFactory(username="xiaohong")
+    response = client.post(
+        reverse("account_login"), {"login": "xiaohong", "password": "not-the-password"}
+    )
+    assert response.status_code == 200
+    assert "不正确" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_log_out_needs_a_post(member_client):
+    member_client.get(reverse("account_logout"))
+    assert "_auth_user_id" in member_client.session
+    member_client.post(reverse("account_logout"))
+    assert "_auth_user_id" not in member_client.session
+
+
+def test_password_reset_sends_an_email(client):
+    UserFactory(email="hong@example.com")
+    response = client.post(reverse("account_reset_password"), {"email": "hong@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "hong@example.com" in mail.outbox[0].to
+
+
+def test_account_pages_wear_the_site_layout(client):
+    html = client.get(reverse("account_login")).content.decode()
+    assert 'class="site-header"' in html
+    assert "page-entrance" in html
+    assert 'class="form form--entrance"' in html

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from tests.factories import CourseFactory, LessonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_is_chinese_with_header_and_account_menu(client):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in html
+    assert "课程社区" in html
+    assert "data-account-menu" in html
+    assert "登录" in html and "注册" in html
+
+
+def test_home_page_explains_how_to_import_when_there_are_no_courses(client):
+    html = client.get("/").content.decode()
+    assert "manage.py import_lesson" in html
+
+
+def test_home_page_lists_courses_with_counts(client):
+    lesson = LessonFactory(course__title="AI大模型实战高手课", comment_count=18)
+    LessonFactory(course=lesson.course, comment_count=2)
+    html = client.get("/").content.decode()
+    assert "AI大模型实战高手课" in html
+    assert lesson.course.get_absolute_url() in html
+    assert re.search(r"2\s*讲", html)
+    assert re.search(r"20\s*条留言", html)
+
+
+def test_language_cookie_switches_the_page_to_english(client):
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    html = client.get("/").content.decode()
+    assert '<html lang="en">' in html
+    assert "Lesson Forum" in html
+    assert "Log in" in html
+
+
+def test_footer_offers_both_languages(client):
+    html = client.get("/").content.decode()
+    assert 'name="language" value="en"' in html
+    assert 'name="language" value="zh-hans"' in html
+
+
+def test_signed_in_member_sees_their_name_and_a_logout_form(member_client, member):
+    html = member_client.get("/").content.decode()
+    assert f"data-member-name>{member.username}<" in html
+    assert f'action="{reverse("account_logout")}"' in html
+
+
+def test_course_page_lists_lessons_in_order(client):
+    course = CourseFactory(title="AI大模型实战高手课")
+    second = LessonFactory(course=course, number=2, position=2, title="学好提示工程")
+    first = LessonFactory(course=course, number=1, position=1, title="洞察本质")
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert html.index(first.title) < html.index(second.title)
+
+
+def test_unknown_course_is_404(client):
+    assert client.get("/courses/no-such-course/").status_code == 404
+
+
+def test_admin_is_served_at_admin(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_pages_carry_a_nonce_csp_without_inline_scripts(client):
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert "unsafe-inline" not in policy
+    html = response.content.decode()
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert f'nonce="{nonce}"' in tag and "src=" in tag
+    assert "style=" not in html
+
+
+def test_htmx_requests_send_the_csrf_token(client):
+    html = client.get("/").content.decode()
+    assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
+
+
+def test_ensure_admin_prints_a_fresh_password_once(capsys, django_user_model, settings):
+    settings.DEBUG = True
+    call_command("ensure_admin")
+    first = capsys.readouterr().out
+    password = re.search(r"password: (\S+)", first).group(1)
+    assert django_user_model.objects.get(username="admin").check_password(password)
+    call_command("ensure_admin")
+    assert capsys.readouterr().out == ""
+
+
+def test_ensure_admin_does_nothing_in_production(django_user_model, settings):
+    settings.DEBUG = False
+    call_command("ensure_admin")
+    assert not django_user_model.objects.exists()
