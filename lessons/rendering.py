@@ -34,8 +34,7 @@ ALLOWED_TAGS = frozenset(
 # Parsed as elements (so their raw-text content is known) and then dropped whole:
 # bleach alone would strip the tags but keep e.g. a script's source as text.
 _DROPPED_WITH_CONTENT = frozenset(
-    {"script", "style", "template", "noscript", "textarea", "title", "xmp"}
-    | {"noembed", "noframes"}
+    {"script", "style", "template", "noscript", "textarea", "title", "xmp", "noembed", "noframes"}
 )
 # Embedded players become a plain link to their http(s) source, or nothing.
 _EMBEDS = frozenset({"iframe", "video", "audio", "embed", "object"})
@@ -44,8 +43,7 @@ ANCHOR_REL = "nofollow noopener ugc"
 _CLASSES = {
     "span": frozenset(STANDARD_TYPES.values()) - {""} | {"math", "math-inline", "math-display"},
     "div": frozenset({"highlight", "math", "math-display"}),
-    "td": frozenset({"align-left", "align-center", "align-right"}),
-    "th": frozenset({"align-left", "align-center", "align-right"}),
+    **dict.fromkeys(("td", "th"), frozenset({"align-left", "align-center", "align-right"})),
 }
 _ATTRIBUTES = {
     "a": {"href", "title", "rel"},
@@ -53,7 +51,7 @@ _ATTRIBUTES = {
     "ol": {"start"},
     **{tag: {"class"} for tag in _CLASSES},
 }
-_NUMERIC = {"width": re.compile(r"\d{1,5}"), "height": re.compile(r"\d{1,5}")}
+_NUMERIC = {name: re.compile(r"\d{1,5}") for name in ("width", "height")}
 _NUMERIC["start"] = re.compile(r"-?\d{1,9}")
 _HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
 _URI_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
@@ -190,12 +188,10 @@ _FORMATTER = HtmlFormatter(nowrap=True)
 
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
-    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    language = (token.info.split() or [""])[0]
     try:
-        lexer = get_lexer_by_name(language) if language else None
+        lexer = get_lexer_by_name(language)
     except ClassNotFound:
-        lexer = None
-    if lexer is None:
         return f"<pre><code>{escape(token.content, quote=False)}</code></pre>\n"
     code = highlight(token.content, lexer, _FORMATTER)
     return f'<div class="highlight"><pre><code>{code}</code></pre></div>\n'
@@ -209,39 +205,44 @@ def _render_math(element: str, kind: str) -> Any:
     return render
 
 
-def _table_align_as_class(state: Any) -> None:
+def _presanitize(state: Any) -> None:
+    """Emit the attributes sanitize_html() would, so its checking pass is usually its only one."""
     for token in state.tokens:
         if token.type in ("th_open", "td_open"):
             style = token.attrs.pop("style", None)
             if isinstance(style, str) and style.startswith("text-align:"):
                 token.attrSet("class", "align-" + style.removeprefix("text-align:"))
+        for child in token.children or ():
+            if child.type == "link_open":
+                child.attrSet("rel", ANCHOR_REL)
+            elif child.type == "image":
+                child.attrSet("loading", "lazy")
+                child.attrSet("referrerpolicy", "no-referrer")
 
 
 def _lesson_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 20})
+    md = MarkdownIt("commonmark", {"html": True, "xhtmlOut": False, "maxNesting": 20})
     md.enable(["table", "strikethrough"])
     # No digits next to the dollars, no space inside: "$5 and $6" stays prose.
-    md.use(
-        dollarmath_plugin,
-        allow_labels=False,
-        allow_space=False,
-        allow_digits=False,
-        double_inline=True,
-    )
+    math = {"allow_labels": False, "allow_space": False, "allow_digits": False}
+    md.use(dollarmath_plugin, **math, double_inline=True)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("math_inline", _render_math("span", "inline"))
     # $$…$$ inside a paragraph must stay phrasing content: a <div> would split the <p>.
     md.add_render_rule("math_inline_double", _render_math("span", "display"))
     md.add_render_rule("math_block", _render_math("div", "display"))
-    md.core.ruler.push("table_align_as_class", _table_align_as_class)
+    md.core.ruler.push("presanitize", _presanitize)
     return md
 
 
 def _comment_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "maxNesting": 20})
+    md = MarkdownIt(
+        "commonmark", {"html": False, "xhtmlOut": False, "breaks": True, "maxNesting": 20}
+    )
     # An image becomes "!" followed by a plain link; "# x" and "---" stay text.
     md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
     md.add_render_rule("fence", _render_fence)
+    md.core.ruler.push("presanitize", _presanitize)
     return md
 
 
@@ -295,9 +296,8 @@ def render_plain_text(text: str) -> str:
 
 def _highlight_rules(style: str) -> list[str]:
     formatter = HtmlFormatter(style=style)
-    return formatter.get_background_style_defs(".highlight") + formatter.get_token_style_defs(
-        ".highlight"
-    )
+    background = formatter.get_background_style_defs(".highlight")
+    return background + formatter.get_token_style_defs(".highlight")
 
 
 def pygments_css() -> str:
