@@ -49,6 +49,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py import_lesson "$(SEED)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 .PHONY: test

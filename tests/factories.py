@@ -3,7 +3,9 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
+from forum.models import Comment, Member
 from lessons.models import Course, Lesson
+from lessons.rendering import render_plain_text
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -38,3 +40,25 @@ class LessonFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"第{n + 1}讲")
     slug = factory.Sequence(lambda n: f"lesson-{n + 1}")
     body_markdown = "你好，我是独行。\n\n## 小结\n\n**重点**在这里。"
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    display_name = factory.Sequence(lambda n: f"读者{n}")
+    avatar_url = ""
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    lesson = factory.SubFactory(LessonFactory)
+    member = factory.SubFactory(MemberFactory)
+    body = factory.Sequence(lambda n: f"第{n}条留言：讲得很清楚，收获很大。")
+    body_html = factory.LazyAttribute(lambda comment: render_plain_text(comment.body))
+    parent = None
+    root = factory.LazyAttribute(
+        lambda comment: (comment.parent.root or comment.parent) if comment.parent else None
+    )

@@ -1,0 +1,232 @@
+"""Write one parsed source page into the database: course, lesson, members, comments.
+
+One transaction per page. Importing the same page twice changes nothing; a newer revision
+updates the body and the counts of the comments it recognizes and adds the new ones. Comments,
+likes and replies made on the forum are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+
+from forum.importing.source import SourceComment, SourcePage
+from forum.models import Comment, Member
+from lessons.models import Course, Lesson, unicode_slug
+from lessons.rendering import render_plain_text
+
+_TEACHER_GREETING = re.compile(r"你好，我是([^，。,.\s]{1,20})[，。,.]")
+AUTHOR_NAME = "作者"
+EDITOR_NAME = "编辑"
+UNNUMBERED_FIRST = ("开篇词", "导读", "课前")
+UNNUMBERED_POSITION = 10_000
+
+
+@dataclass
+class ImportResult:
+    lesson: Lesson
+    lesson_outcome: str  # "created", "updated" or "unchanged"
+    comments: Counter = field(default_factory=Counter)  # created / updated / unchanged
+    warnings: list[str] = field(default_factory=list)
+
+
+def teacher_from_body(body: str) -> str:
+    """The teacher's name from the opening `你好，我是X。`, or ""."""
+    match = _TEACHER_GREETING.search(body[:300])
+    return match[1] if match else ""
+
+
+def lesson_position(number: int | None, title: str) -> int:
+    if number is not None:
+        return number
+    return 0 if title.startswith(UNNUMBERED_FIRST) else UNNUMBERED_POSITION
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _comment_keys(comments: tuple[SourceComment, ...]) -> list[str]:
+    """A key per comment that survives re-imports; identical repeats get their occurrence."""
+    seen: Counter = Counter()
+    keys = []
+    for comment in comments:
+        base = (comment.name, comment.created_at.isoformat(), comment.body)
+        seen[base] += 1
+        keys.append(_digest(*base, str(seen[base])))
+    return keys
+
+
+def _reply_key(comment_key: str) -> str:
+    # A digest, not comment_key + a suffix: source_key holds at most 64 characters.
+    return _digest(comment_key, "author reply")
+
+
+def _member_key(name: str, avatar_url: str) -> str:
+    return _digest("commenter", name, avatar_url)
+
+
+def _teacher_key(name: str) -> str:
+    return _digest("teacher", name)
+
+
+def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
+    wanted = {_member_key(c.name, c.avatar_url): c for c in comments}
+    existing = {m.import_key: m for m in Member.objects.filter(import_key__in=wanted)}
+    missing = [
+        Member(import_key=key, display_name=c.name[:150], avatar_url=c.avatar_url)
+        for key, c in wanted.items()
+        if key not in existing
+    ]
+    Member.objects.bulk_create(missing)
+    existing.update({m.import_key: m for m in missing})
+    return existing
+
+
+def _staff_member(course: Course, name: str) -> Member:
+    member, _ = Member.objects.get_or_create(
+        import_key=_teacher_key(name), defaults={"display_name": name}
+    )
+    member.courses_taught.add(course)
+    return member
+
+
+def _course(title: str, teacher: str) -> Course:
+    course, created = Course.objects.get_or_create(
+        slug=unicode_slug(title, fallback="course"), defaults={"title": title, "teacher": teacher}
+    )
+    if not created and teacher and not course.teacher:
+        course.teacher = teacher
+        course.save(update_fields=["teacher", "updated_at"])
+    return course
+
+
+@transaction.atomic
+def lesson_import(
+    *,
+    page: SourcePage,
+    course_title: str,
+    title: str,
+    number: int | None,
+    teacher: str = "",
+    source_ref: str,
+    source_digest: str,
+) -> ImportResult:
+    """Create or update the lesson of `page` and its imported comments."""
+    teacher = teacher or teacher_from_body(page.body_markdown)
+    course = _course(course_title, teacher)
+    teacher = teacher or course.teacher
+    slug = unicode_slug(f"{number:02d}-{title}" if number is not None else title, fallback="lesson")
+    lesson = Lesson.objects.filter(course=course, slug=slug).first()
+    if lesson is not None and lesson.source_digest == source_digest:
+        return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)))
+
+    if lesson is None:
+        lesson = Lesson(course=course, slug=slug)
+        outcome = "created"
+    else:
+        outcome = "updated"
+    lesson.title = title
+    lesson.number = number
+    lesson.position = lesson_position(number, title)
+    lesson.body_markdown = page.body_markdown
+    lesson.source_ref = source_ref[:1000]
+    lesson.source_digest = source_digest
+    lesson.save()
+
+    result = ImportResult(lesson, outcome, warnings=list(page.warnings))
+    _import_comments(lesson, page, teacher, result)
+    lesson.comment_count = Comment.objects.for_lesson(lesson).published().count()
+    lesson.save(update_fields=["comment_count"])
+    return result
+
+
+def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: ImportResult) -> None:
+    keys = _comment_keys(page.comments)
+    existing = {
+        c.source_key: c
+        for c in Comment.objects.filter(
+            lesson=lesson, source_key__in=keys + [_reply_key(k) for k in keys]
+        )
+    }
+    members = _members_for(
+        [s for k, s in zip(keys, page.comments, strict=True) if k not in existing]
+    )
+    new_comments: list[Comment] = []
+    for key, source in zip(keys, page.comments, strict=True):
+        comment = existing.get(key)
+        if comment is None:
+            new_comments.append(
+                Comment(
+                    lesson=lesson,
+                    member=members[_member_key(source.name, source.avatar_url)],
+                    body=source.body,
+                    body_html=render_plain_text(source.body),
+                    source_key=key,
+                    source_position=source.position,
+                    is_featured=True,
+                    imported_like_count=source.likes or 0,
+                    like_count=source.likes or 0,
+                    imported_reply_count=source.reply_count,
+                    created_at=source.created_at,
+                    created_date_only=not source.has_time,
+                )
+            )
+            continue
+        changes = {}
+        if comment.source_position != source.position:
+            changes["source_position"] = source.position
+        if source.likes is not None and comment.imported_like_count != source.likes:
+            changes["imported_like_count"] = source.likes
+            changes["like_count"] = F("like_count") + (source.likes - comment.imported_like_count)
+        if source.reply_count is not None and comment.imported_reply_count != source.reply_count:
+            changes["imported_reply_count"] = source.reply_count
+        if changes:
+            Comment.objects.filter(pk=comment.pk).update(**changes)
+            result.comments["updated"] += 1
+        else:
+            result.comments["unchanged"] += 1
+    Comment.objects.bulk_create(new_comments)
+    result.comments["created"] += len(new_comments)
+
+    replies = [(k, s) for k, s in zip(keys, page.comments, strict=True) if s.author_reply]
+    if not replies:
+        return
+    parents = {
+        c.source_key: c
+        for c in Comment.objects.filter(lesson=lesson, source_key__in=[k for k, _ in replies])
+    }
+    new_replies = []
+    for key, source in replies:
+        if _reply_key(key) in existing:
+            continue
+        is_teacher = source.author_reply_label != "编辑回复"
+        author = _staff_member(
+            lesson.course, (teacher or AUTHOR_NAME) if is_teacher else EDITOR_NAME
+        )
+        new_replies.append(
+            Comment(
+                lesson=lesson,
+                member=author,
+                parent=parents[key],
+                root=parents[key],
+                body=source.author_reply,
+                body_html=render_plain_text(source.author_reply),
+                source_key=_reply_key(key),
+                is_author_reply=is_teacher,
+                author_reply_label=source.author_reply_label,
+                created_at=source.created_at,
+                created_date_only=not source.has_time,
+            )
+        )
+    Comment.objects.bulk_create(new_replies)
+    result.comments["created"] += len(new_replies)
+    # Each parent gets at most one imported reply, so one UPDATE counts them all.
+    Comment.objects.filter(pk__in=[r.parent_id for r in new_replies]).update(
+        reply_count=F("reply_count") + 1
+    )

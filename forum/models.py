@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import unicodedata
+import zlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lessons.models import Course, Lesson
+
+
+class Member(models.Model):
+    """A forum identity: who wrote a comment.
+
+    Imported commenters and teachers are members without an account until an admin
+    links them to one; a site account gets its member on first use.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member",
+        verbose_name=_("account"),
+    )
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    import_key = models.CharField(
+        _("import key"),
+        max_length=64,
+        blank=True,
+        help_text=_("Identifies an imported commenter across imports."),
+    )
+    courses_taught = models.ManyToManyField(
+        Course, blank=True, related_name="teachers", verbose_name=_("teaches")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["import_key"], condition=~Q(import_key=""), name="member_unique_import_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or _("(no name)")
+
+    @property
+    def shown_name(self) -> str:
+        """The name, or "" when it holds nothing visible (only bidi or format characters)."""
+        visible = any(unicodedata.category(char)[0] in "LNSP" for char in self.display_name)
+        return self.display_name if visible else ""
+
+    @property
+    def initial(self) -> str:
+        """The letter of the generated avatar: the name's first letter or digit."""
+        for char in self.display_name:
+            if unicodedata.category(char)[0] in "LN":
+                return char.upper()
+        return "?"
+
+    @property
+    def avatar_hue(self) -> int:
+        """One of eight avatar colours, stable for a name."""
+        return zlib.crc32(self.display_name.encode()) % 8
+
+
+class CommentQuerySet(models.QuerySet):
+    def published(self) -> CommentQuerySet:
+        return self.filter(status=Comment.Status.PUBLISHED)
+
+    def for_lesson(self, lesson: Lesson) -> CommentQuerySet:
+        return self.filter(lesson=lesson)
+
+    def top_level(self) -> CommentQuerySet:
+        return self.filter(parent__isnull=True)
+
+    def in_featured_order(self) -> CommentQuerySet:
+        """精选 order: pinned, then featured in source order, then the rest, newest first."""
+        return self.order_by(
+            "-is_pinned",
+            "-is_featured",
+            models.F("source_position").asc(nulls_last=True),
+            "-created_at",
+            "pk",
+        )
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("published")
+        PENDING = "pending", _("pending review")
+        HIDDEN = "hidden", _("hidden")
+        REMOVED = "removed", _("removed")
+
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="comments", verbose_name=_("lesson")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="comments", verbose_name=_("author")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("in reply to"),
+    )
+    root = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thread",
+        verbose_name=_("thread"),
+        help_text=_("The top-level comment of this reply's thread, to fetch a thread at once."),
+    )
+    body = models.TextField(_("body"))
+    body_html = models.TextField(_("body (rendered)"), editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PUBLISHED
+    )
+    is_featured = models.BooleanField(_("featured"), default=False)
+    is_pinned = models.BooleanField(_("pinned"), default=False)
+    is_author_reply = models.BooleanField(_("author reply"), default=False)
+    author_reply_label = models.CharField(
+        _("reply label"),
+        max_length=20,
+        blank=True,
+        help_text=_("How an imported staff reply was labelled, e.g. 编辑回复."),
+    )
+    source_position = models.PositiveIntegerField(
+        _("source position"), null=True, blank=True, help_text=_("Order on the source page.")
+    )
+    source_key = models.CharField(_("source key"), max_length=64, blank=True, editable=False)
+    like_count = models.PositiveIntegerField(
+        _("likes"), default=0, help_text=_("Imported likes plus likes given here.")
+    )
+    imported_like_count = models.PositiveIntegerField(_("imported likes"), default=0)
+    reply_count = models.PositiveIntegerField(_("replies here"), default=0)
+    imported_reply_count = models.IntegerField(
+        _("imported reply count"),
+        null=True,
+        blank=True,
+        help_text=_("The source page's 💬 count; the replies themselves were not on the page."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_date_only = models.BooleanField(
+        _("date only"), default=False, help_text=_("The source gave a date without a time.")
+    )
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lesson", "source_key"],
+                condition=~Q(source_key=""),
+                name="comment_unique_source_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["lesson", "parent", "status", "source_position"],
+                name="comment_lesson_thread",
+            ),
+            models.Index(fields=["lesson", "created_at"], name="comment_lesson_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+    @property
+    def shown_reply_count(self) -> int:
+        """Replies as the reader sees the number: the source's count plus replies made here."""
+        return max(self.imported_reply_count or 0, 0) + self.reply_count

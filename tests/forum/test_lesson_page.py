@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from forum.models import Comment
+from lessons.models import Lesson
+from tests.factories import CommentFactory, LessonFactory, MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+SEED = next((Path(__file__).resolve().parents[2] / "forum" / "seed").rglob("*.md"))
+
+
+@pytest.fixture
+def seed_lesson() -> Lesson:
+    call_command("import_lesson", str(SEED), stdout=io.StringIO())
+    return Lesson.objects.get()
+
+
+def comment_ids(html: str) -> list[str]:
+    return re.findall(r'<article class="comment[^"]*" id="comment-(\d+)"', html)
+
+
+def test_seed_lesson_shows_its_18_comments_in_source_order(client, seed_lesson):
+    html = client.get(seed_lesson.get_absolute_url()).content.decode()
+    expected = Comment.objects.filter(lesson=seed_lesson).order_by("source_position")
+    assert comment_ids(html) == [str(c.pk) for c in expected]
+    assert "精选留言（18）" in html
+
+
+def test_comment_shows_name_likes_reply_count_date_and_line_breaks(client, seed_lesson):
+    html = client.get(seed_lesson.get_absolute_url()).content.decode()
+    card = html[html.index("干就完了") :]
+    card = card[: card.index("</article>")]
+    assert "有编程基础" in card
+    assert "<br>" in card.split("data-comment-body>")[1]
+    assert re.search(r"data-like-count>6<", card)
+    assert re.search(r"data-reply-count>1<", card)
+    assert '<time datetime="2024-06-07T00:00:00+08:00"' in card
+
+
+def test_comment_without_avatar_shows_a_letter_avatar(client, seed_lesson):
+    html = client.get(seed_lesson.get_absolute_url()).content.decode()
+    start = html.rindex('<article class="comment', 0, html.index(">Geek_e9e5f5<"))
+    card = html[start : html.index("</article>", start)]
+    assert '<span class="avatar__letter">G</span>' in card
+    assert "<img" not in card
+
+
+def test_avatars_load_lazily_without_a_referrer(client, seed_lesson):
+    html = client.get(seed_lesson.get_absolute_url()).content.decode()
+    avatars = re.findall(r"<img class=\"avatar__image\"[^>]*>", html)
+    assert len(avatars) == 17
+    for tag in avatars:
+        assert 'loading="lazy"' in tag and 'referrerpolicy="no-referrer"' in tag
+        assert 'src="https://' in tag
+
+
+def test_names_are_isolated_so_bidi_overrides_cannot_garble_the_page(client):
+    comment = CommentFactory(member=MemberFactory(display_name="\u202eevil name"))
+    html = client.get(comment.lesson.get_absolute_url()).content.decode()
+    assert '<bdi class="comment__author" data-author>\u202eevil name</bdi>' in html
+
+
+def test_a_name_with_nothing_visible_shows_as_anonymous(client):
+    comment = CommentFactory(member=MemberFactory(display_name="\u202d"))
+    html = client.get(comment.lesson.get_absolute_url()).content.decode()
+    assert "data-author>匿名</bdi>" in html
+
+
+def test_imported_text_that_looks_like_html_is_shown_as_text(client):
+    comment = CommentFactory(body="<script>alert(1)</script>\n1. 不是列表\n# 不是标题")
+    html = client.get(comment.lesson.get_absolute_url()).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    assert "<ol>" not in html.split("data-comment-body>")[1].split("</div>")[0]
+
+
+def test_replies_nest_under_their_parent(client):
+    parent = CommentFactory()
+    reply = CommentFactory(lesson=parent.lesson, parent=parent)
+    html = client.get(parent.lesson.get_absolute_url()).content.decode()
+    parent_start = html.index(f'id="comment-{parent.pk}"')
+    reply_start = html.index(f'id="comment-{reply.pk}"')
+    assert parent_start < reply_start
+    assert f'data-parent-id="{parent.pk}"' in html
+
+
+def test_author_reply_is_marked(client):
+    parent = CommentFactory()
+    CommentFactory(lesson=parent.lesson, parent=parent, is_author_reply=True)
+    html = client.get(parent.lesson.get_absolute_url()).content.decode()
+    assert "data-author-reply" in html
+    assert "作者回复" in html
+
+
+def test_previous_and_next_lessons_are_linked(client):
+    first = LessonFactory(number=1, position=1)
+    second = LessonFactory(course=first.course, number=2, position=2)
+    third = LessonFactory(course=first.course, number=3, position=3)
+    html = client.get(second.get_absolute_url()).content.decode()
+    assert f'rel="prev" href="{first.get_absolute_url()}"' in html
+    assert f'rel="next" href="{third.get_absolute_url()}"' in html
+
+
+def test_top_level_comments_come_twenty_to_a_page(client):
+    lesson = LessonFactory()
+    CommentFactory.create_batch(25, lesson=lesson)
+    first = client.get(lesson.get_absolute_url()).content.decode()
+    second = client.get(lesson.get_absolute_url() + "?page=2").content.decode()
+    assert len(comment_ids(first)) == 20
+    assert len(comment_ids(second)) == 5
+    assert "?page=2" in first
+
+
+def test_a_bad_page_number_is_404(client):
+    lesson = LessonFactory()
+    assert client.get(lesson.get_absolute_url() + "?page=abc").status_code == 404
+    assert client.get(lesson.get_absolute_url() + "?page=0").status_code == 404
+
+
+def lesson_with_comments(count: int) -> Lesson:
+    lesson = LessonFactory()
+    members = MemberFactory.create_batch(5)
+    parents = CommentFactory.create_batch(count // 2, lesson=lesson, member=members[0])
+    for index, parent in enumerate(parents):
+        CommentFactory(lesson=lesson, parent=parent, member=members[index % 5])
+    return lesson
+
+
+def test_lesson_page_costs_the_same_queries_with_18_and_1000_comments(
+    client, django_assert_num_queries
+):
+    small = lesson_with_comments(18)
+    large = lesson_with_comments(1000)
+    with django_assert_num_queries(5) as small_queries:
+        client.get(small.get_absolute_url())
+    with django_assert_num_queries(5) as large_queries:
+        client.get(large.get_absolute_url())
+    assert len(small_queries.captured_queries) == len(large_queries.captured_queries)
