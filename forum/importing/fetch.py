@@ -13,9 +13,10 @@ import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 MAX_REDIRECTS = 5
+_URL_SAFE = "/%:@!$&'()*+,;="
 
 
 class FetchError(Exception):
@@ -64,9 +65,11 @@ def check_url(url: str, *, allow_private: bool = False) -> Target:
                 f"{host} resolves to {ip}, a private, loopback or link-local address "
                 "(use --allow-private to import from it)"
             )
-    path = parts.path or "/"
+    # http.client writes the request line as ASCII: percent-encode the rest (a pasted URL often
+    # holds a Chinese file name), leaving escapes and reserved characters as they are.
+    path = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
-        path = f"{path}?{parts.query}"
+        path = f"{path}?{quote(parts.query, safe=_URL_SAFE + '?')}"
     return Target(parts.scheme, host, port, path, addresses[0])
 
 

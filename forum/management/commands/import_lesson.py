@@ -9,6 +9,7 @@ was. Importing a page again changes nothing; a newer revision updates what it re
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from forum.importing.fetch import FetchError, fetch_url
 from forum.importing.filenames import lesson_name_from_filename, natural_key
@@ -25,6 +26,8 @@ from forum.importing.source import SourceError, parse_page
 
 PAGE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 MAX_FILE_BYTES = 5_000_000
+# Any scheme, so that ftp://… or file://… is refused as a URL rather than looked up as a path.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class DryRun(Exception):
 def expand_sources(arguments: list[str]) -> list[Source]:
     sources = []
     for argument in arguments:
-        if argument.startswith(("http://", "https://")):
+        if _URL.match(argument):
             segments = [unquote(s) for s in urlsplit(argument).path.split("/") if s]
             name = segments[-1] if segments else ""
             sources.append(Source(argument, name, segments[-2] if len(segments) > 1 else ""))
@@ -97,8 +100,10 @@ class Command(BaseCommand):
                 self._progress(index, len(sources), source.name)
             try:
                 result = self._import(source, options)
-            except (SourceError, FetchError, CommandError, OSError) as error:
-                message = str(error) if source.ref in str(error) else f"{source.ref}: {error}"
+            except (SourceError, FetchError, CommandError, OSError, DatabaseError) as error:
+                # Database messages can span lines (PostgreSQL's DETAIL); the report is one line.
+                reason = " ".join(str(error).splitlines()) or type(error).__name__
+                message = reason if source.ref in reason else f"{source.ref}: {reason}"
                 failures.append(message)
                 if progress:
                     self.stderr.write("")
@@ -117,7 +122,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failures)} of {len(sources)} pages failed")
 
     def _import(self, source: Source, options: dict) -> ImportResult:
-        if source.ref.startswith(("http://", "https://")):
+        if _URL.match(source.ref):
             data = fetch_url(
                 source.ref, timeout=options["timeout"], allow_private=options["allow_private"]
             )
