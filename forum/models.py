@@ -76,6 +76,14 @@ class CommentQuerySet(models.QuerySet):
     def published(self) -> CommentQuerySet:
         return self.filter(status=Comment.Status.PUBLISHED)
 
+    def counted(self) -> CommentQuerySet:
+        """What the comment and reply counters count: published and not deleted."""
+        return self.published().filter(deleted_at__isnull=True)
+
+    def listed(self) -> CommentQuerySet:
+        """Published and either not deleted or still holding replies (shown as a placeholder)."""
+        return self.published().filter(Q(deleted_at__isnull=True) | Q(reply_count__gt=0))
+
     def for_lesson(self, lesson: Lesson) -> CommentQuerySet:
         return self.filter(lesson=lesson)
 
@@ -128,8 +136,13 @@ class Comment(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PUBLISHED
     )
+    depth = models.PositiveSmallIntegerField(
+        _("depth"), default=0, editable=False, help_text=_("0 for a top-level comment.")
+    )
     is_featured = models.BooleanField(_("featured"), default=False)
+    featured_at = models.DateTimeField(_("featured at"), null=True, blank=True)
     is_pinned = models.BooleanField(_("pinned"), default=False)
+    pinned_at = models.DateTimeField(_("pinned at"), null=True, blank=True)
     is_author_reply = models.BooleanField(_("author reply"), default=False)
     author_reply_label = models.CharField(
         _("reply label"),
@@ -157,12 +170,19 @@ class Comment(models.Model):
         _("date only"), default=False, help_text=_("The source gave a date without a time.")
     )
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(
+        _("deleted by its author at"),
+        null=True,
+        blank=True,
+        help_text=_("A deleted comment with replies stays as a placeholder so they read on."),
+    )
 
     objects = CommentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
+        permissions = [("moderate_comment", _("Can feature, pin and moderate any comment"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["lesson", "source_key"],
@@ -182,6 +202,70 @@ class Comment(models.Model):
         return self.body[:40]
 
     @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
     def shown_reply_count(self) -> int:
         """Replies as the reader sees the number: the source's count plus replies made here."""
         return max(self.imported_reply_count or 0, 0) + self.reply_count
+
+
+class CommentRevision(models.Model):
+    """A comment's text before an edit, kept for moderators."""
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("comment")
+    )
+    body = models.TextField(_("previous text"))
+    written_at = models.DateTimeField(_("written at"))
+    replaced_at = models.DateTimeField(_("replaced at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-replaced_at"]
+        verbose_name = _("comment revision")
+        verbose_name_plural = _("comment revisions")
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class CommentLike(models.Model):
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="comment_likes", verbose_name=_("member")
+    )
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="likes", verbose_name=_("comment")
+    )
+    created_at = models.DateTimeField(_("liked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment like")
+        verbose_name_plural = _("comment likes")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "member"], name="comment_like_once")
+        ]
+        indexes = [models.Index(fields=["member", "comment"], name="comment_like_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.comment_id}"
+
+
+class LessonLike(models.Model):
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="lesson_likes", verbose_name=_("member")
+    )
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="likes", verbose_name=_("lesson")
+    )
+    created_at = models.DateTimeField(_("liked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lesson like")
+        verbose_name_plural = _("lesson likes")
+        constraints = [
+            models.UniqueConstraint(fields=["lesson", "member"], name="lesson_like_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.lesson_id}"

@@ -4,37 +4,91 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forum.models import Comment
+from django.conf import settings
+from django.db.models import F
+
+from forum.models import Comment, CommentQuerySet
 from lessons.models import Lesson
 
-PER_PAGE = 20
+SORTS = {
+    "featured": (
+        "-is_pinned",
+        "-is_featured",
+        F("source_position").asc(nulls_last=True),
+        "-created_at",
+        "-pk",
+    ),
+    "hot": ("-like_count", "-created_at", "-pk"),
+    "new": ("-created_at", "-pk"),
+    "old": ("created_at", "pk"),
+}
+DEFAULT_SORT = "featured"
 
 
 @dataclass
 class ThreadPage:
-    comments: list[Comment]  # top-level comments, each with `.children` (its replies, in order)
+    comments: list[Comment]  # top-level comments, each with `.children`
+    everything: list[Comment]  # the same comments and all their replies, flat
+    sort: str
     number: int
     has_next: bool
     top_level_total: int
 
 
-def thread_for(lesson: Lesson, *, page: int = 1, per_page: int = PER_PAGE) -> ThreadPage:
-    """One page of a lesson's top-level comments with all their replies, in three queries."""
-    visible = Comment.objects.for_lesson(lesson).published().select_related("member")
-    top_level = visible.top_level()
-    start = (page - 1) * per_page
-    comments = list(top_level.in_featured_order()[start : start + per_page + 1])
-    has_next = len(comments) > per_page
-    comments = comments[:per_page]
-    by_id = {c.pk: c for c in comments}
-    for comment in comments:
+def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
+    """Give every comment `.children` (replies in display order) and `.reply_to` when a
+    reply sits deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name"."""
+    deepest = settings.FORUM_THREAD_DEPTH - 1
+    by_id = {c.pk: c for c in roots}
+    for comment in [*roots, *replies]:
         comment.children = []
-    replies = list(visible.filter(root__in=by_id).order_by("-is_author_reply", "created_at", "pk"))
-    for reply in replies:
-        reply.children = []
-        by_id[reply.pk] = reply
+        comment.reply_to = None
+        by_id[comment.pk] = comment
     for reply in replies:
         parent = by_id.get(reply.parent_id)
-        if parent is not None:
-            parent.children.append(reply)
-    return ThreadPage(comments, page, has_next, top_level.count())
+        if parent is None:
+            continue
+        holder = parent
+        while holder.depth >= deepest and holder.parent_id in by_id:
+            holder = by_id[holder.parent_id]
+        if holder is not parent:
+            reply.reply_to = parent
+        holder.children.append(reply)
+    for comment in by_id.values():
+        comment.author_reply = next(
+            (c for c in comment.children if c.is_author_reply and c.parent_id == comment.pk), None
+        )
+
+
+def _visible_replies(roots: list[Comment]) -> list[Comment]:
+    return list(
+        Comment.objects.listed()
+        .filter(root__in=roots)
+        .select_related("member")
+        .order_by("-is_author_reply", "created_at", "pk")
+    )
+
+
+def thread_for(
+    lesson: Lesson, *, sort: str = DEFAULT_SORT, page: int = 1, per_page: int | None = None
+) -> ThreadPage:
+    """One page of a lesson's top-level comments with all their replies, in three queries."""
+    per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
+    top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).listed().top_level()
+    start = (page - 1) * per_page
+    window = top_level.select_related("member").order_by(*SORTS[sort])[start : start + per_page + 1]
+    roots = list(window)
+    has_next = len(roots) > per_page
+    roots = roots[:per_page]
+    replies = _visible_replies(roots) if roots else []
+    _attach_replies(roots, replies)
+    return ThreadPage(roots, [*roots, *replies], sort, page, has_next, top_level.count())
+
+
+def thread_of(comment: Comment) -> tuple[Comment, list[Comment]]:
+    """The thread `comment` belongs to: its top-level comment with `.children`, and all of
+    the thread's comments flat."""
+    root = Comment.objects.select_related("member").get(pk=comment.root_id or comment.pk)
+    replies = _visible_replies([root])
+    _attach_replies([root], replies)
+    return root, [root, *replies]

@@ -253,6 +253,11 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# The discussion.
+FORUM_THREAD_DEPTH = env_int("FORUM_THREAD_DEPTH", 4)
+FORUM_COMMENTS_PER_PAGE = env_int("FORUM_COMMENTS_PER_PAGE", 20)
+FORUM_COMMENT_MAX_LENGTH = 5000
+
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 
 LOGGING = {

@@ -3,14 +3,36 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from forum import views
+from forum.views import discussion, likes
 
 admin.site.site_header = _("Lesson Forum moderation")
 admin.site.site_title = _("Lesson Forum")
 admin.site.index_title = _("Moderation")
 
+
+def actions(route: str, view, names: tuple[str, ...], prefix: str) -> list:
+    """One URL per action (`…/pin/`, `…/unpin/`): each is its own idempotent request."""
+    return [
+        path(f"{route}{name}/", view, {"action": name}, name=f"{prefix}-{name}") for name in names
+    ]
+
+
 forum_patterns = [
-    path("courses/<str:course_slug>/<str:lesson_slug>/", views.lesson_page, name="lesson"),
+    path("courses/<str:course_slug>/<str:lesson_slug>/", discussion.lesson_page, name="lesson"),
+    path("lessons/<int:lesson_id>/comments/", discussion.comment_create, name="comment-create"),
+    *actions("lessons/<int:lesson_id>/", likes.lesson_like, ("like", "unlike"), "lesson"),
+    path("comments/<int:comment_id>/", discussion.comment_detail, name="comment"),
+    path("comments/<int:comment_id>/reply/", discussion.comment_reply, name="comment-reply"),
+    path("comments/<int:comment_id>/edit/", discussion.comment_edit, name="comment-edit"),
+    path("comments/<int:comment_id>/delete/", discussion.comment_delete, name="comment-delete"),
+    path("comments/<int:comment_id>/likes/", likes.comment_likers, name="comment-likers"),
+    *actions("comments/<int:comment_id>/", likes.comment_like, ("like", "unlike"), "comment"),
+    *actions(
+        "comments/<int:comment_id>/",
+        discussion.comment_curate,
+        ("feature", "unfeature", "pin", "unpin"),
+        "comment",
+    ),
 ]
 
 urlpatterns = [

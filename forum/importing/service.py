@@ -141,7 +141,7 @@ def lesson_import(
 
     result = ImportResult(lesson, outcome, warnings=list(page.warnings))
     _import_comments(lesson, page, teacher, result)
-    lesson.comment_count = Comment.objects.for_lesson(lesson).published().count()
+    lesson.comment_count = Comment.objects.for_lesson(lesson).counted().count()
     # Not lesson.save(): that renders the article again, which is most of an import's time.
     Lesson.objects.filter(pk=lesson.pk).update(comment_count=lesson.comment_count)
     return result
@@ -216,6 +216,7 @@ def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: Imp
                 member=author,
                 parent=parents[key],
                 root=parents[key],
+                depth=1,
                 body=source.author_reply,
                 body_html=render_plain_text(source.author_reply),
                 source_key=_reply_key(key),

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+
+from lessons.models import Lesson
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SEED = next((Path(__file__).resolve().parents[2] / "forum" / "seed").rglob("*.md"))
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -70,3 +79,46 @@ def js_disabled_page(browser):
 
 def console_errors(messages: list[str]) -> list[str]:
     return [m for m in messages if m.startswith(("error", "pageerror"))]
+
+
+def log_in(page, live_server, user) -> None:
+    """Sign `user` in by handing the browser a session cookie made by Django's test client."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+@pytest.fixture
+def lesson(live_server) -> Lesson:
+    """The bundled seed lesson, imported as `make run` does."""
+    call_command("import_lesson", str(SEED), stdout=io.StringIO())
+    return Lesson.objects.get()
+
+
+@pytest.fixture
+def lesson_url(live_server, lesson) -> str:
+    return live_server.url + lesson.get_absolute_url()
+
+
+def serve_remote_images(page, *, broken: str = "") -> None:
+    """The sandbox has no internet: remote avatars get a pixel, or a 404 for `broken`."""
+
+    def answer(route) -> None:
+        if broken and broken in route.request.url:
+            route.fulfill(status=404, body="")
+        else:
+            route.fulfill(status=200, body=PIXEL, content_type="image/png")
+
+    page.route(lambda url: not url.startswith("http://localhost"), answer)
+
+
+def mark_page(page) -> None:
+    """Remember this page load, to prove later that an action did not reload the page."""
+    page.evaluate("window.__notReloaded = true")
+
+
+def still_same_page(page) -> bool:
+    return page.evaluate("window.__notReloaded === true")

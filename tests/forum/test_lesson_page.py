@@ -40,7 +40,7 @@ def test_comment_shows_name_likes_reply_count_date_and_line_breaks(client, seed_
     assert "有编程基础" in card
     assert "<br>" in card.split("data-comment-body>")[1]
     assert re.search(r"data-like-count>6<", card)
-    assert re.search(r"data-reply-count>1<", card)
+    assert re.search(r"data-reply-count[^>]*>1<", card)
     assert '<time datetime="2024-06-07T00:00:00+08:00"' in card
 
 
@@ -115,7 +115,7 @@ def test_top_level_comments_come_twenty_to_a_page(client):
     second = client.get(lesson.get_absolute_url() + "?page=2").content.decode()
     assert len(comment_ids(first)) == 20
     assert len(comment_ids(second)) == 5
-    assert "?page=2" in first
+    assert "page=2" in first
 
 
 def test_a_bad_page_number_is_404(client):

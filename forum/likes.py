@@ -1,0 +1,126 @@
+"""Likes on comments and lessons, and the recount of every denormalized counter.
+
+A like is a row guarded by a unique constraint, so a double click, two tabs or a retried request
+leave one like; the counter moves with F() in the same transaction only when a row was really
+added or removed, so it stays exact under concurrency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from forum.models import Comment, CommentLike, LessonLike, Member
+from lessons.models import Lesson
+
+
+def _likeable(member: Member, comment: Comment) -> None:
+    if comment.member_id == member.pk:
+        raise PermissionDenied(_("You cannot like your own comment."))
+    if comment.status != Comment.Status.PUBLISHED or comment.is_deleted:
+        raise PermissionDenied(_("This comment can no longer be liked."))
+
+
+@transaction.atomic
+def like_add(*, member: Member, comment: Comment) -> bool:
+    """Like `comment`; False when the member already liked it (nothing changes)."""
+    _likeable(member, comment)
+    _like, created = CommentLike.objects.get_or_create(member=member, comment=comment)
+    if created:
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+    return created
+
+
+@transaction.atomic
+def like_remove(*, member: Member, comment: Comment) -> bool:
+    """Take a like back; False when there was none."""
+    deleted, _rows = CommentLike.objects.filter(member=member, comment=comment).delete()
+    if deleted:
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+    return bool(deleted)
+
+
+@transaction.atomic
+def lesson_like_add(*, member: Member, lesson: Lesson) -> bool:
+    _like, created = LessonLike.objects.get_or_create(member=member, lesson=lesson)
+    if created:
+        Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") + 1)
+    return created
+
+
+@transaction.atomic
+def lesson_like_remove(*, member: Member, lesson: Lesson) -> bool:
+    deleted, _rows = LessonLike.objects.filter(member=member, lesson=lesson).delete()
+    if deleted:
+        Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") - 1)
+    return bool(deleted)
+
+
+def liked_comment_ids(member: Member | None, comments: list[Comment]) -> set[int]:
+    """Which of `comments` the member liked: one query for a whole page."""
+    if member is None or not comments:
+        return set()
+    return set(
+        CommentLike.objects.filter(member=member, comment__in=comments).values_list(
+            "comment_id", flat=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Drift:
+    what: str
+    pk: int
+    stored: int
+    actual: int
+
+
+def _count(queryset: models.QuerySet, field: str) -> Subquery:
+    counted = queryset.values(field).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def _expected_counters() -> dict[str, tuple[models.QuerySet, str, models.Expression]]:
+    listed_replies = Comment.objects.counted().filter(parent=OuterRef("pk"))
+    lesson_comments = Comment.objects.counted().filter(lesson=OuterRef("pk"))
+    return {
+        "comment likes": (
+            Comment.objects.all(),
+            "like_count",
+            F("imported_like_count")
+            + _count(CommentLike.objects.filter(comment=OuterRef("pk")), "comment"),
+        ),
+        "comment replies": (Comment.objects.all(), "reply_count", _count(listed_replies, "parent")),
+        "lesson comments": (
+            Lesson.objects.all(),
+            "comment_count",
+            _count(lesson_comments, "lesson"),
+        ),
+        "lesson likes": (
+            Lesson.objects.all(),
+            "like_count",
+            _count(LessonLike.objects.filter(lesson=OuterRef("pk")), "lesson"),
+        ),
+    }
+
+
+def counters_recount(*, fix: bool) -> list[Drift]:
+    """Compare every denormalized counter with its rows; with `fix`, set the right values."""
+    drifts = []
+    for what, (queryset, field, expression) in _expected_counters().items():
+        wrong = (
+            queryset.annotate(expected=expression)
+            .filter(~Q(**{field: F("expected")}))
+            .values_list("pk", field, "expected")
+        )
+        found = [Drift(what, pk, stored, actual) for pk, stored, actual in wrong]
+        drifts.extend(found)
+        if fix and found:
+            with transaction.atomic():
+                queryset.filter(pk__in=[d.pk for d in found]).update(**{field: expression})
+    return drifts

@@ -1,0 +1,143 @@
+"""Write paths of the discussion: one transaction each, counters moved with F()."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from forum.models import Comment, CommentRevision, Member
+from lessons.models import Lesson
+from lessons.rendering import render_comment_markdown
+
+
+def member_for(user: AbstractBaseUser) -> Member:
+    """The forum identity of a site account, created on first use."""
+    try:
+        return user.member
+    except Member.DoesNotExist:
+        member, _created = Member.objects.get_or_create(
+            user=user, defaults={"display_name": user.get_username()}
+        )
+        return member
+
+
+def is_teacher(member: Member | None, lesson: Lesson) -> bool:
+    return member is not None and member.courses_taught.filter(pk=lesson.course_id).exists()
+
+
+def can_curate(user: AbstractBaseUser | AnonymousUser, lesson: Lesson) -> bool:
+    """Moderators everywhere, teachers on their own lessons: feature and pin."""
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("forum.moderate_comment"):
+        return True
+    return is_teacher(getattr(user, "member", None), lesson)
+
+
+def clean_body(body: str) -> str:
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if not body.strip():
+        raise ValidationError(_("Write something first."), code="blank")
+    if len(body) > settings.FORUM_COMMENT_MAX_LENGTH:
+        raise ValidationError(
+            _("At most %(limit)d characters (this is %(length)d).")
+            % {"limit": settings.FORUM_COMMENT_MAX_LENGTH, "length": len(body)},
+            code="too_long",
+        )
+    return body.strip("\n")
+
+
+def _bump_counters(comment: Comment, delta: int) -> None:
+    Lesson.objects.filter(pk=comment.lesson_id).update(comment_count=F("comment_count") + delta)
+    if comment.parent_id:
+        Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
+
+
+@transaction.atomic
+def comment_post(
+    *, author: Member, lesson: Lesson, body: str, parent: Comment | None = None
+) -> Comment:
+    """Post a top-level comment, or a reply when `parent` is given."""
+    body = clean_body(body)
+    if parent is not None:
+        if parent.lesson_id != lesson.pk:
+            raise ValidationError(_("The reply belongs to another lesson."), code="lesson")
+        if parent.status != Comment.Status.PUBLISHED or parent.is_deleted:
+            raise ValidationError(_("This comment can no longer be replied to."), code="closed")
+    comment = Comment.objects.create(
+        lesson=lesson,
+        member=author,
+        parent=parent,
+        root_id=(parent.root_id or parent.pk) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        body=body,
+        body_html=render_comment_markdown(body),
+        is_author_reply=parent is not None and is_teacher(author, lesson),
+    )
+    _bump_counters(comment, +1)
+    return comment
+
+
+def _own(member: Member, comment: Comment) -> None:
+    if comment.member_id != member.pk:
+        raise PermissionDenied(_("Only its author can change this comment."))
+    if comment.is_deleted or comment.status == Comment.Status.REMOVED:
+        raise PermissionDenied(_("This comment was deleted."))
+
+
+@transaction.atomic
+def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
+    """Change your own comment; the previous text is kept for moderators."""
+    _own(member, comment)
+    body = clean_body(body)
+    if body == comment.body:
+        return comment
+    CommentRevision.objects.create(
+        comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
+    )
+    comment.body = body
+    comment.body_html = render_comment_markdown(body)
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body", "body_html", "edited_at"])
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, member: Member, comment: Comment) -> Comment:
+    """Soft-delete your own comment: its replies stay readable under a placeholder."""
+    _own(member, comment)
+    comment.deleted_at = timezone.now()
+    comment.save(update_fields=["deleted_at"])
+    if comment.status == Comment.Status.PUBLISHED:
+        _bump_counters(comment, -1)
+    return comment
+
+
+def _curate(user: AbstractBaseUser, comment: Comment) -> None:
+    if not can_curate(user, comment.lesson):
+        raise PermissionDenied(_("Only the lesson's teacher and moderators can do this."))
+
+
+@transaction.atomic
+def comment_feature(*, user: AbstractBaseUser, comment: Comment, featured: bool) -> Comment:
+    _curate(user, comment)
+    comment.is_featured = featured
+    comment.featured_at = timezone.now() if featured else None
+    comment.save(update_fields=["is_featured", "featured_at"])
+    return comment
+
+
+@transaction.atomic
+def comment_pin(*, user: AbstractBaseUser, comment: Comment, pinned: bool) -> Comment:
+    _curate(user, comment)
+    if comment.parent_id is not None:
+        raise ValidationError(_("Only top-level comments can be pinned."), code="reply")
+    comment.is_pinned = pinned
+    comment.pinned_at = timezone.now() if pinned else None
+    comment.save(update_fields=["is_pinned", "pinned_at"])
+    return comment

@@ -1,0 +1,99 @@
+"""What the forum's views share: who is asking, login for htmx, and Post/Redirect/Get."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django_htmx.http import HttpResponseClientRedirect
+
+from forum import likes, services
+from forum.models import Comment, Member
+from lessons.models import Lesson
+
+SORT_CHOICES = [
+    ("featured", _("Featured")),
+    ("hot", _("Hottest")),
+    ("new", _("Newest")),
+    ("old", _("Oldest")),
+]
+
+
+def member_required(view: Callable) -> Callable:
+    """Log in first; htmx requests are sent to the login page as a whole page, not a swap."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        back = request.headers.get("HX-Current-URL") if request.htmx else None
+        next_url = back or request.get_full_path()
+        if request.htmx:
+            login = reverse(settings.LOGIN_URL)
+            return HttpResponseClientRedirect(f"{login}?next={quote(next_url)}")
+        return redirect_to_login(next_url)
+
+    return wrapper
+
+
+def page_number(request: HttpRequest) -> int:
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        raise Http404("no such page") from None
+    if page < 1:
+        raise Http404("no such page")
+    return page
+
+
+def viewer_member(request: HttpRequest) -> Member | None:
+    return services.member_for(request.user) if request.user.is_authenticated else None
+
+
+def mark_liked(viewer: Member | None, comments: list[Comment]) -> None:
+    liked = likes.liked_comment_ids(viewer, comments)
+    for comment in comments:
+        comment.liked = comment.pk in liked
+
+
+def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
+    member = viewer_member(request)
+    return {
+        "viewer": member,
+        "can_curate": services.can_curate(request.user, lesson),
+        "thread_depth": settings.FORUM_THREAD_DEPTH,
+        "sort_choices": SORT_CHOICES,
+    }
+
+
+def lesson_or_404(course_slug: str, lesson_slug: str) -> Lesson:
+    return get_object_or_404(
+        Lesson.objects.select_related("course"), course__slug=course_slug, slug=lesson_slug
+    )
+
+
+def comment_or_404(comment_id: int) -> Comment:
+    comment = get_object_or_404(
+        Comment.objects.select_related("lesson__course", "member"), pk=comment_id
+    )
+    if comment.status != Comment.Status.PUBLISHED:
+        raise Http404("no such comment")
+    return comment
+
+
+def back_to(request: HttpRequest, fallback: str, anchor: str) -> HttpResponse:
+    """Post/Redirect/Get back to the page the form was on, at `anchor`."""
+    referer = request.headers.get("Referer", "")
+    safe = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    page = referer.split("#", 1)[0] if safe and referer else fallback
+    return redirect(f"{page}#{anchor}")

@@ -1,0 +1,233 @@
+"""The lesson page and its discussion: posting, replying, editing, deleting, curating."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import reswap, retarget
+
+from forum import services
+from forum.models import Comment, LessonLike
+from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of
+from forum.views.common import (
+    comment_or_404,
+    mark_liked,
+    member_required,
+    page_number,
+    viewer_context,
+    viewer_member,
+)
+from lessons.models import Lesson
+
+
+@require_safe
+def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    viewer = viewer_member(request)
+    lessons = Lesson.objects.select_related("course")
+    if viewer is not None:
+        lessons = lessons.annotate(
+            liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
+        )
+    lesson = get_object_or_404(lessons, course__slug=course_slug, slug=lesson_slug)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort not in SORTS:
+        sort = DEFAULT_SORT
+    threads = thread_for(lesson, sort=sort, page=page_number(request))
+    mark_liked(viewer, threads.everything)
+    context = {"lesson": lesson, "threads": threads, **viewer_context(request, lesson)}
+    template = "forum/lesson.html"
+    if request.htmx and request.htmx.target == "comment-list-more":
+        template += "#comment-page"
+    elif request.htmx and request.htmx.target == "discussion-threads":
+        template += "#discussion-threads"
+    else:
+        siblings = list(
+            Lesson.objects.filter(course=lesson.course)
+            .in_reading_order()
+            .values_list("slug", "title")
+        )
+        index = [slug for slug, _ in siblings].index(lesson.slug)
+        context["previous_lesson"] = siblings[index - 1] if index > 0 else None
+        context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
+    return render(request, template, context)
+
+
+def _thread_page(
+    request: HttpRequest,
+    comment: Comment,
+    *,
+    open_form: str = "",
+    form: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The permalink page: the comment in its thread; also the no-JS reply and edit forms."""
+    lesson = comment.lesson
+    thread, everything = thread_of(comment)
+    mark_liked(viewer_member(request), everything)
+    context = {
+        "lesson": lesson,
+        "focus": comment,
+        "thread": thread,
+        "open_form": open_form,
+        "form": form or ({"body": comment.body} if open_form == "edit" else {}),
+        **viewer_context(request, lesson),
+    }
+    return render(request, "forum/thread.html", context, status=status)
+
+
+@require_safe
+def comment_detail(request: HttpRequest, comment_id: int) -> HttpResponse:
+    return _thread_page(request, comment_or_404(comment_id))
+
+
+def _comment_fragment(
+    request: HttpRequest, comment: Comment, partial: str, **extra
+) -> HttpResponse:
+    """One comment's fragment after a change; its replies are already on the page."""
+    comment.children = getattr(comment, "children", [])
+    comment.reply_to = getattr(comment, "reply_to", None)
+    if comment.reply_count:
+        comment.author_reply = (
+            comment.replies.published().filter(is_author_reply=True).order_by("created_at").first()
+        )
+    context = {"comment": comment, "lesson": comment.lesson, **extra}
+    context.update(viewer_context(request, comment.lesson))
+    return render(request, f"forum/includes/comment.html#{partial}", context)
+
+
+@require_POST
+@member_required
+def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
+    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    author = services.member_for(request.user)
+    body = request.POST.get("body", "")
+    try:
+        comment = services.comment_post(author=author, lesson=lesson, body=body)
+    except ValidationError as error:
+        if request.htmx:
+            response = render(
+                request,
+                "forum/lesson.html#comment-form",
+                {"lesson": lesson, "form": {"body": body, "errors": error.messages}},
+            )
+            return reswap(retarget(response, "#comment-form"), "outerHTML")
+        context = {"lesson": lesson, "form": {"body": body, "errors": error.messages}}
+        context["threads"] = thread_for(lesson)
+        context.update(viewer_context(request, lesson))
+        return render(request, "forum/lesson.html", context, status=400)
+    if request.htmx:
+        comment.member = author
+        return _comment_fragment(request, comment, "new-comment")
+    return redirect(f"{comment.lesson.get_absolute_url()}#comment-{comment.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+def comment_reply(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """GET: the reply form (a fragment for htmx); POST: post the reply."""
+    if request.method == "POST":
+        return reply_create(request, comment_id)
+    return reply_form(request, comment_id)
+
+
+@require_http_methods(["GET", "POST"])
+def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """GET: the edit form (a fragment for htmx); POST: save the new text."""
+    if request.method == "POST":
+        return comment_update(request, comment_id)
+    return edit_form(request, comment_id)
+
+
+@member_required
+def reply_form(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = comment_or_404(comment_id)
+    if not request.htmx:
+        return _thread_page(request, comment, open_form="reply")
+    return _comment_fragment(request, comment, "reply-form", form={})
+
+
+@member_required
+def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
+    parent = comment_or_404(comment_id)
+    author = services.member_for(request.user)
+    body = request.POST.get("body", "")
+    try:
+        reply = services.comment_post(author=author, lesson=parent.lesson, parent=parent, body=body)
+    except ValidationError as error:
+        form = {"body": body, "errors": error.messages}
+        if request.htmx:
+            response = _comment_fragment(request, parent, "reply-form", form=form)
+            return reswap(retarget(response, f"#reply-slot-{parent.pk}"), "innerHTML")
+        return _thread_page(request, parent, open_form="reply", form=form, status=400)
+    if request.htmx:
+        reply.member = author
+        reply.lesson = parent.lesson
+        reply.reply_to = parent if parent.depth >= settings.FORUM_THREAD_DEPTH - 1 else None
+        parent.reply_count += 1
+        return _comment_fragment(request, reply, "new-reply", parent=parent)
+    return redirect(f"{reverse('forum:comment', args=[reply.pk])}#comment-{reply.pk}")
+
+
+@member_required
+def edit_form(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = comment_or_404(comment_id)
+    if comment.member.user_id != request.user.pk:
+        raise PermissionDenied
+    if not request.htmx:
+        return _thread_page(request, comment, open_form="edit")
+    return _comment_fragment(request, comment, "edit-form", form={"body": comment.body})
+
+
+@member_required
+def comment_update(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = comment_or_404(comment_id)
+    body = request.POST.get("body", "")
+    try:
+        comment = services.comment_edit(
+            member=services.member_for(request.user), comment=comment, body=body
+        )
+    except ValidationError as error:
+        form = {"body": body, "errors": error.messages}
+        if request.htmx:
+            return _comment_fragment(request, comment, "edit-form", form=form)
+        return _thread_page(request, comment, open_form="edit", form=form, status=400)
+    if request.htmx:
+        return _comment_fragment(request, comment, "comment-content")
+    return redirect(f"{reverse('forum:comment', args=[comment.pk])}#comment-{comment.pk}")
+
+
+@require_POST
+@member_required
+def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = comment_or_404(comment_id)
+    services.comment_delete(member=services.member_for(request.user), comment=comment)
+    if request.htmx:
+        if comment.reply_count == 0:
+            return reswap(retarget(HttpResponse(""), f"#comment-{comment.pk}"), "delete")
+        return _comment_fragment(request, comment, "comment-content")
+    if comment.reply_count == 0:
+        return redirect(f"{comment.lesson.get_absolute_url()}#comments")
+    return redirect(f"{reverse('forum:comment', args=[comment.pk])}#comment-{comment.pk}")
+
+
+@require_POST
+@member_required
+def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
+    """Feature/unfeature and pin/unpin: `action` is feature, unfeature, pin or unpin."""
+    comment = comment_or_404(comment_id)
+    try:
+        if action in {"feature", "unfeature"}:
+            services.comment_feature(
+                user=request.user, comment=comment, featured=action == "feature"
+            )
+        else:
+            services.comment_pin(user=request.user, comment=comment, pinned=action == "pin")
+    except ValidationError as error:
+        return HttpResponse(" ".join(error.messages), status=400)
+    if request.htmx:
+        return _comment_fragment(request, comment, "comment-content")
+    return redirect(f"{comment.lesson.get_absolute_url()}#comment-{comment.pk}")

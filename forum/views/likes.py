@@ -1,0 +1,63 @@
+"""Likes on comments and lessons: separate, idempotent like and unlike requests."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST, require_safe
+
+from forum import likes, services
+from forum.views.common import back_to, comment_or_404, member_required
+from lessons.models import Lesson
+
+
+@require_POST
+@member_required
+def comment_like(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
+    """`action` is like or unlike: two idempotent requests, never a blind toggle."""
+    comment = comment_or_404(comment_id)
+    member = services.member_for(request.user)
+    if action == "like":
+        likes.like_add(member=member, comment=comment)
+    else:
+        likes.like_remove(member=member, comment=comment)
+    if not request.htmx:
+        return back_to(request, comment.lesson.get_absolute_url(), f"comment-{comment.pk}")
+    comment.refresh_from_db(fields=["like_count"])
+    comment.liked = action == "like"
+    return render(
+        request,
+        "forum/includes/comment.html#like-button",
+        {"comment": comment, "viewer": member},
+    )
+
+
+@require_POST
+@member_required
+def lesson_like(request: HttpRequest, lesson_id: int, action: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    member = services.member_for(request.user)
+    if action == "like":
+        likes.lesson_like_add(member=member, lesson=lesson)
+    else:
+        likes.lesson_like_remove(member=member, lesson=lesson)
+    if not request.htmx:
+        return back_to(request, lesson.get_absolute_url(), "lesson-like")
+    lesson.refresh_from_db(fields=["like_count"])
+    lesson.liked = action == "like"
+    return render(
+        request, "forum/lesson.html#lesson-like-button", {"lesson": lesson, "viewer": member}
+    )
+
+
+@require_safe
+@member_required
+def comment_likers(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """Who liked a comment: for its author and moderators."""
+    comment = comment_or_404(comment_id)
+    is_author = comment.member.user_id == request.user.pk
+    if not (is_author or request.user.has_perm("forum.moderate_comment")):
+        raise PermissionDenied
+    liked = comment.likes.select_related("member").order_by("-created_at")
+    return render(request, "forum/likers.html", {"comment": comment, "likes": liked})

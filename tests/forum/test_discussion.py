@@ -1,0 +1,385 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from forum import services
+from forum.models import Comment, Member
+from forum.selectors import thread_for
+from tests.factories import CommentFactory, LessonFactory, MemberFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def member_of(user) -> Member:
+    return services.member_for(user)
+
+
+@pytest.fixture
+def lesson():
+    return LessonFactory()
+
+
+def test_member_posts_a_top_level_comment(member_client, member, lesson):
+    response = member_client.post(
+        reverse("forum:comment-create", args=[lesson.pk]), {"body": "讲得好"}
+    )
+    comment = Comment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#comment-{comment.pk}")
+    assert comment.member.user == member
+    lesson.refresh_from_db()
+    assert lesson.comment_count == 1
+
+
+def test_htmx_post_returns_only_the_new_comment(member_client, lesson):
+    response = member_client.post(
+        reverse("forum:comment-create", args=[lesson.pk]), {"body": "讲得好"}, **HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert f'id="comment-{Comment.objects.get().pk}"' in html
+
+
+def test_blank_comment_is_a_form_error_next_to_the_field(member_client, lesson):
+    response = member_client.post(
+        reverse("forum:comment-create", args=[lesson.pk]), {"body": " \n\t "}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="comment-errors"' in html
+    assert "请先写点什么" in html
+    assert not Comment.objects.exists()
+
+
+def test_blank_comment_over_htmx_rerenders_the_form_in_place(member_client, lesson):
+    response = member_client.post(
+        reverse("forum:comment-create", args=[lesson.pk]), {"body": ""}, **HTMX
+    )
+    assert response["HX-Retarget"] == "#comment-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert "请先写点什么" in response.content.decode()
+
+
+def test_comment_longer_than_5000_characters_is_refused(lesson, member):
+    with pytest.raises(ValidationError):
+        services.comment_post(author=member_of(member), lesson=lesson, body="长" * 5001)
+    services.comment_post(author=member_of(member), lesson=lesson, body="长" * 5000)
+
+
+def test_comment_markdown_subset_has_no_raw_html_or_images(lesson, member):
+    comment = services.comment_post(
+        author=member_of(member),
+        lesson=lesson,
+        body="**粗** `code`\n\n<b>raw</b> ![img](https://example.com/a.png)",
+    )
+    assert "<strong>粗</strong>" in comment.body_html
+    assert "<code>code</code>" in comment.body_html
+    assert "<b>" not in comment.body_html and "&lt;b&gt;" in comment.body_html
+    assert "<img" not in comment.body_html
+
+
+def test_anonymous_post_goes_to_login(client, lesson):
+    response = client.post(reverse("forum:comment-create", args=[lesson.pk]), {"body": "hi"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert not Comment.objects.exists()
+
+
+def test_anonymous_htmx_post_redirects_the_whole_page_to_login(client, lesson):
+    response = client.post(
+        reverse("forum:comment-create", args=[lesson.pk]),
+        {"body": "hi"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{lesson.get_absolute_url()}",
+        **HTMX,
+    )
+    assert response["HX-Redirect"].startswith(reverse("account_login") + "?next=")
+
+
+def test_anonymous_reader_gets_log_in_to_reply_back_to_the_comment(client):
+    comment = CommentFactory()
+    html = client.get(comment.lesson.get_absolute_url()).content.decode()
+    assert "登录后回复" in html
+    assert f"next=/comments/{comment.pk}/%23comment-{comment.pk}" in html
+
+
+def test_reply_updates_parent_and_lesson_counters(member, lesson):
+    parent = CommentFactory(lesson=lesson)
+    reply = services.comment_post(author=member_of(member), lesson=lesson, parent=parent, body="+1")
+    parent.refresh_from_db()
+    lesson.refresh_from_db()
+    assert (reply.root_id, reply.depth) == (parent.pk, 1)
+    assert parent.reply_count == 1
+    assert lesson.comment_count == 1
+
+
+def test_teachers_reply_is_an_author_reply(lesson):
+    teacher = MemberFactory()
+    teacher.courses_taught.add(lesson.course)
+    parent = CommentFactory(lesson=lesson)
+    reply = services.comment_post(author=teacher, lesson=lesson, parent=parent, body="好问题")
+    assert reply.is_author_reply
+
+
+def test_teacher_of_another_course_is_not_an_author_here(lesson):
+    teacher = MemberFactory()
+    teacher.courses_taught.add(LessonFactory().course)
+    parent = CommentFactory(lesson=lesson)
+    reply = services.comment_post(author=teacher, lesson=lesson, parent=parent, body="路过")
+    assert not reply.is_author_reply
+
+
+def test_replies_run_oldest_first_with_author_replies_first(lesson):
+    parent = CommentFactory(lesson=lesson)
+    first = CommentFactory(lesson=lesson, parent=parent)
+    second = CommentFactory(lesson=lesson, parent=parent)
+    author = CommentFactory(lesson=lesson, parent=parent, is_author_reply=True)
+    [thread] = thread_for(lesson).comments
+    assert [c.pk for c in thread.children] == [author.pk, first.pk, second.pk]
+
+
+def test_replies_deeper_than_the_display_depth_show_one_level_up_with_reply_to(client, lesson):
+    chain = [CommentFactory(lesson=lesson)]
+    for depth in range(1, 6):
+        chain.append(CommentFactory(lesson=lesson, parent=chain[-1], depth=depth))
+    [thread] = thread_for(lesson).comments
+    level3 = thread.children[0].children[0]
+    assert level3.pk == chain[2].pk
+    assert [c.pk for c in level3.children] == [chain[3].pk, chain[4].pk, chain[5].pk]
+    assert [c.reply_to for c in level3.children] == [None, chain[3], chain[4]]
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert f"回复 <bdi>@{chain[3].member.display_name}</bdi>" in html
+
+
+def test_permalink_page_shows_the_comment_in_its_thread(client):
+    parent = CommentFactory()
+    reply = CommentFactory(lesson=parent.lesson, parent=parent)
+    html = client.get(reverse("forum:comment", args=[reply.pk])).content.decode()
+    assert f'id="comment-{parent.pk}"' in html
+    assert "comment--focus" in html
+    assert html.index(f'id="comment-{parent.pk}"') < html.index(f'id="comment-{reply.pk}"')
+
+
+def test_hidden_comment_has_no_permalink(client):
+    comment = CommentFactory(status=Comment.Status.HIDDEN)
+    assert client.get(reverse("forum:comment", args=[comment.pk])).status_code == 404
+
+
+def test_edit_keeps_the_previous_version(member, lesson):
+    comment = services.comment_post(author=member_of(member), lesson=lesson, body="v1")
+    services.comment_edit(member=member_of(member), comment=comment, body="v2")
+    comment.refresh_from_db()
+    assert comment.body == "v2" and comment.edited_at is not None
+    assert list(comment.revisions.values_list("body", flat=True)) == ["v1"]
+
+
+def test_nobody_edits_another_members_comment(client):
+    comment = CommentFactory(body="原文")
+    intruder = UserFactory()
+    client.force_login(intruder)
+    response = client.post(reverse("forum:comment-edit", args=[comment.pk]), {"body": "篡改"})
+    assert response.status_code == 403
+    comment.refresh_from_db()
+    assert comment.body == "原文"
+
+
+def test_nobody_deletes_another_members_comment(client):
+    comment = CommentFactory()
+    client.force_login(UserFactory())
+    assert client.post(reverse("forum:comment-delete", args=[comment.pk])).status_code == 403
+    comment.refresh_from_db()
+    assert comment.deleted_at is None
+
+
+def test_edit_and_delete_controls_only_on_your_own_comments(member_client, member, lesson):
+    mine = CommentFactory(lesson=lesson, member=member_of(member))
+    theirs = CommentFactory(lesson=lesson)
+    html = member_client.get(lesson.get_absolute_url()).content.decode()
+    assert reverse("forum:comment-edit", args=[mine.pk]) in html
+    assert reverse("forum:comment-edit", args=[theirs.pk]) not in html
+    assert reverse("forum:comment-delete", args=[theirs.pk]) not in html
+
+
+def test_delete_with_replies_leaves_a_placeholder(client, member_client, member, lesson):
+    mine = services.comment_post(author=member_of(member), lesson=lesson, body="我的")
+    reply = services.comment_post(author=MemberFactory(), lesson=lesson, parent=mine, body="回")
+    member_client.post(reverse("forum:comment-delete", args=[mine.pk]))
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert "此留言已删除" in html
+    assert f'id="comment-{reply.pk}"' in html
+    lesson.refresh_from_db()
+    assert lesson.comment_count == 1
+
+
+def test_delete_without_replies_removes_the_comment_from_the_page(
+    client, member_client, member, lesson
+):
+    mine = services.comment_post(author=member_of(member), lesson=lesson, body="我的")
+    member_client.post(reverse("forum:comment-delete", args=[mine.pk]))
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert f'id="comment-{mine.pk}"' not in html
+    assert Comment.objects.filter(pk=mine.pk).exists()
+
+
+@pytest.mark.parametrize("action", ["feature", "unfeature", "pin", "unpin"])
+def test_member_cannot_feature_or_pin(member_client, lesson, action):
+    comment = CommentFactory(lesson=lesson, is_featured=True, is_pinned=True)
+    response = member_client.post(reverse(f"forum:comment-{action}", args=[comment.pk]))
+    assert response.status_code == 403
+    comment.refresh_from_db()
+    assert comment.is_featured and comment.is_pinned
+
+
+def test_curation_controls_are_not_offered_to_members(member_client, lesson):
+    CommentFactory(lesson=lesson)
+    html = member_client.get(lesson.get_absolute_url()).content.decode()
+    assert 'data-action="feature"' not in html and 'data-action="pin"' not in html
+
+
+def test_teacher_pins_and_features_on_their_own_lesson(client, lesson):
+    teacher = UserFactory()
+    member_of(teacher).courses_taught.add(lesson.course)
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(teacher)
+    client.post(reverse("forum:comment-pin", args=[comment.pk]))
+    client.post(reverse("forum:comment-feature", args=[comment.pk]))
+    comment.refresh_from_db()
+    assert comment.is_pinned and comment.is_featured
+
+
+def test_teacher_cannot_pin_on_another_teachers_lesson(client, lesson):
+    teacher = UserFactory()
+    member_of(teacher).courses_taught.add(LessonFactory().course)
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(teacher)
+    assert client.post(reverse("forum:comment-pin", args=[comment.pk])).status_code == 403
+
+
+def test_moderator_features_anywhere(client, lesson):
+    moderator = UserFactory()
+    moderator.user_permissions.add(Permission.objects.get(codename="moderate_comment"))
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(moderator)
+    client.post(reverse("forum:comment-feature", args=[comment.pk]))
+    comment.refresh_from_db()
+    assert comment.is_featured
+
+
+def test_replies_cannot_be_pinned(lesson):
+    moderator = UserFactory(is_superuser=True)
+    reply = CommentFactory(lesson=lesson, parent=CommentFactory(lesson=lesson))
+    with pytest.raises(ValidationError):
+        services.comment_pin(user=moderator, comment=reply, pinned=True)
+
+
+def test_curation_refuses_a_get(client, lesson):
+    client.force_login(UserFactory(is_superuser=True))
+    comment = CommentFactory(lesson=lesson)
+    assert client.get(reverse("forum:comment-pin", args=[comment.pk])).status_code == 405
+
+
+def test_featured_sort_puts_pinned_then_featured_in_source_order_then_the_rest(lesson):
+    rest = CommentFactory(lesson=lesson)
+    second = CommentFactory(lesson=lesson, is_featured=True, source_position=2)
+    first = CommentFactory(lesson=lesson, is_featured=True, source_position=1)
+    pinned = CommentFactory(lesson=lesson, is_pinned=True)
+    order = [c.pk for c in thread_for(lesson).comments]
+    assert order == [pinned.pk, first.pk, second.pk, rest.pk]
+
+
+def test_hot_sort_orders_by_likes(lesson):
+    low = CommentFactory(lesson=lesson, like_count=1)
+    high = CommentFactory(lesson=lesson, like_count=9)
+    assert [c.pk for c in thread_for(lesson, sort="hot").comments] == [high.pk, low.pk]
+
+
+def test_sort_is_read_from_the_url(client, lesson):
+    old = CommentFactory(lesson=lesson)
+    new = CommentFactory(lesson=lesson)
+    html = client.get(lesson.get_absolute_url() + "?sort=old").content.decode()
+    assert html.index(f'id="comment-{old.pk}"') < html.index(f'id="comment-{new.pk}"')
+    assert 'data-sort="old">最早' in html.replace('aria-current="true" ', "")
+
+
+def test_load_more_over_htmx_returns_only_the_next_threads(client, lesson):
+    CommentFactory.create_batch(21, lesson=lesson)
+    response = client.get(
+        lesson.get_absolute_url() + "?page=2", HTTP_HX_TARGET="comment-list-more", **HTMX
+    )
+    html = response.content.decode()
+    assert "<html" not in html and "lesson__body" not in html
+    assert html.count('class="comment"') == 1
+
+
+def deep_lesson(top_level: int, replies_per_thread: int):
+    lesson = LessonFactory()
+    members = MemberFactory.create_batch(4)
+    roots = CommentFactory.create_batch(top_level, lesson=lesson, member=members[0])
+    for index, root in enumerate(roots):
+        parent = root
+        for depth in range(1, replies_per_thread + 1):
+            parent = CommentFactory(
+                lesson=lesson,
+                parent=parent,
+                root=root,
+                depth=min(depth, 6),
+                member=members[(index + depth) % 4],
+            )
+    return lesson
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_lesson_page_queries_do_not_grow_with_comments(
+    client, django_assert_num_queries, signed_in
+):
+    small = deep_lesson(top_level=9, replies_per_thread=1)
+    large = deep_lesson(top_level=333, replies_per_thread=6)
+    assert Comment.objects.filter(lesson=large).count() >= 2000
+    if signed_in:
+        user = UserFactory()
+        member_of(user)
+        client.force_login(user)
+    expected = 12 if signed_in else 5
+    with django_assert_num_queries(expected):
+        assert client.get(small.get_absolute_url()).status_code == 200
+    with django_assert_num_queries(expected):
+        assert client.get(large.get_absolute_url()).status_code == 200
+
+
+def test_reply_post_costs_a_bounded_number_of_queries(
+    member_client, member, django_assert_max_num_queries
+):
+    member_of(member)
+    parent = CommentFactory()
+    with django_assert_max_num_queries(13):
+        member_client.post(reverse("forum:comment-reply", args=[parent.pk]), {"body": "好"}, **HTMX)
+    assert Comment.objects.filter(parent=parent).count() == 1
+
+
+def test_reply_form_is_a_fragment_over_htmx_and_a_page_without(member_client):
+    parent = CommentFactory()
+    url = reverse("forum:comment-reply", args=[parent.pk])
+    fragment = member_client.get(url, **HTMX).content.decode()
+    page = member_client.get(url).content.decode()
+    assert "<html" not in fragment and 'name="body"' in fragment
+    assert "<html" in page and 'name="body"' in page
+
+
+def test_reply_to_a_deleted_comment_is_refused(member, lesson):
+    author = MemberFactory()
+    parent = services.comment_post(author=author, lesson=lesson, body="将被删除")
+    services.comment_delete(member=author, comment=parent)
+    with pytest.raises(ValidationError):
+        services.comment_post(author=member_of(member), lesson=lesson, parent=parent, body="hi")
+
+
+def test_editing_a_deleted_comment_is_refused(lesson):
+    comment = services.comment_post(author=MemberFactory(), lesson=lesson, body="将被删除")
+    services.comment_delete(member=comment.member, comment=comment)
+    with pytest.raises(PermissionDenied):
+        services.comment_edit(member=comment.member, comment=comment, body="复活")
