@@ -16,10 +16,12 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from forum.models import Comment, CommentLike, LessonLike, Member
+from forum.moderation import participation_check
 from lessons.models import Lesson
 
 
 def _likeable(member: Member, comment: Comment) -> None:
+    participation_check(member)
     if comment.member_id == member.pk:
         raise PermissionDenied(_("You cannot like your own comment."))
     if comment.status != Comment.Status.PUBLISHED or comment.is_deleted:
@@ -47,6 +49,7 @@ def like_remove(*, member: Member, comment: Comment) -> bool:
 
 @transaction.atomic
 def lesson_like_add(*, member: Member, lesson: Lesson) -> bool:
+    participation_check(member)
     _like, created = LessonLike.objects.get_or_create(member=member, lesson=lesson)
     if created:
         Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") + 1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import F
 
-from forum.models import Comment, CommentQuerySet
+from forum.models import Comment, CommentQuerySet, Member
 from lessons.models import Lesson
 
 SORTS = {
@@ -60,9 +60,9 @@ def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
         )
 
 
-def _visible_replies(roots: list[Comment]) -> list[Comment]:
+def _visible_replies(roots: list[Comment], viewer: Member | None) -> list[Comment]:
     return list(
-        Comment.objects.listed()
+        Comment.objects.visible_to(viewer)
         .filter(root__in=roots)
         .select_related("member")
         .order_by("-is_author_reply", "created_at", "pk")
@@ -70,25 +70,30 @@ def _visible_replies(roots: list[Comment]) -> list[Comment]:
 
 
 def thread_for(
-    lesson: Lesson, *, sort: str = DEFAULT_SORT, page: int = 1, per_page: int | None = None
+    lesson: Lesson,
+    *,
+    viewer: Member | None = None,
+    sort: str = DEFAULT_SORT,
+    page: int = 1,
+    per_page: int | None = None,
 ) -> ThreadPage:
     """One page of a lesson's top-level comments with all their replies, in three queries."""
     per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
-    top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).listed().top_level()
+    top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).visible_to(viewer).top_level()
     start = (page - 1) * per_page
     window = top_level.select_related("member").order_by(*SORTS[sort])[start : start + per_page + 1]
     roots = list(window)
     has_next = len(roots) > per_page
     roots = roots[:per_page]
-    replies = _visible_replies(roots) if roots else []
+    replies = _visible_replies(roots, viewer) if roots else []
     _attach_replies(roots, replies)
     return ThreadPage(roots, [*roots, *replies], sort, page, has_next, top_level.count())
 
 
-def thread_of(comment: Comment) -> tuple[Comment, list[Comment]]:
+def thread_of(comment: Comment, viewer: Member | None = None) -> tuple[Comment, list[Comment]]:
     """The thread `comment` belongs to: its top-level comment with `.children`, and all of
     the thread's comments flat."""
     root = Comment.objects.select_related("member").get(pk=comment.root_id or comment.pk)
-    replies = _visible_replies([root])
+    replies = _visible_replies([root], viewer)
     _attach_replies([root], replies)
     return root, [root, *replies]

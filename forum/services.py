@@ -10,7 +10,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from forum.models import Comment, CommentRevision, Member
+from forum import moderation
+from forum.models import Comment, CommentRevision, CourseModeration, Member
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
 
@@ -27,7 +28,13 @@ def member_for(user: AbstractBaseUser) -> Member:
 
 
 def is_teacher(member: Member | None, lesson: Lesson) -> bool:
-    return member is not None and member.courses_taught.filter(pk=lesson.course_id).exists()
+    """A member whose account has the teacher role and who teaches the lesson's course."""
+    return (
+        member is not None
+        and member.user is not None
+        and member.user.has_perm("forum.curate_own_lessons")
+        and member.courses_taught.filter(pk=lesson.course_id).exists()
+    )
 
 
 def can_curate(user: AbstractBaseUser | AnonymousUser, lesson: Lesson) -> bool:
@@ -37,6 +44,22 @@ def can_curate(user: AbstractBaseUser | AnonymousUser, lesson: Lesson) -> bool:
     if user.has_perm("forum.moderate_comment"):
         return True
     return is_teacher(getattr(user, "member", None), lesson)
+
+
+def premoderated(member: Member, lesson: Lesson) -> bool:
+    """Whether the member's new comment on this lesson waits for a moderator."""
+    policy = CourseModeration.objects.filter(course_id=lesson.course_id).first()
+    setting = policy.premoderation if policy else CourseModeration.Premoderation.SITE
+    if setting == CourseModeration.Premoderation.SITE:
+        on = settings.FORUM_PREMODERATION == "new-members"
+    else:
+        on = setting == CourseModeration.Premoderation.ON
+    if not on or is_teacher(member, lesson):
+        return False
+    if member.user is not None and member.user.has_perm("forum.moderate_comment"):
+        return False
+    published = member.comments.filter(status=Comment.Status.PUBLISHED).count()
+    return published < settings.FORUM_TRUSTED_AFTER
 
 
 def clean_body(body: str) -> str:
@@ -63,6 +86,7 @@ def comment_post(
     *, author: Member, lesson: Lesson, body: str, parent: Comment | None = None
 ) -> Comment:
     """Post a top-level comment, or a reply when `parent` is given."""
+    moderation.participation_check(author)
     body = clean_body(body)
     if parent is not None:
         if parent.lesson_id != lesson.pk:
@@ -78,8 +102,10 @@ def comment_post(
         body=body,
         body_html=render_comment_markdown(body),
         is_author_reply=parent is not None and is_teacher(author, lesson),
+        status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
     )
-    _bump_counters(comment, +1)
+    if comment.status == Comment.Status.PUBLISHED:
+        _bump_counters(comment, +1)
     return comment
 
 
@@ -94,6 +120,7 @@ def _own(member: Member, comment: Comment) -> None:
 def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
     """Change your own comment; the previous text is kept for moderators."""
     _own(member, comment)
+    moderation.participation_check(member)
     body = clean_body(body)
     if body == comment.body:
         return comment
@@ -123,21 +150,21 @@ def _curate(user: AbstractBaseUser, comment: Comment) -> None:
         raise PermissionDenied(_("Only the lesson's teacher and moderators can do this."))
 
 
-@transaction.atomic
 def comment_feature(*, user: AbstractBaseUser, comment: Comment, featured: bool) -> Comment:
+    """Feature or unfeature, as the lesson's teacher or a moderator; recorded in the audit trail."""
     _curate(user, comment)
-    comment.is_featured = featured
-    comment.featured_at = timezone.now() if featured else None
-    comment.save(update_fields=["is_featured", "featured_at"])
+    action = moderation.Kind.FEATURE if featured else moderation.Kind.UNFEATURE
+    moderation.comment_moderate(moderator=user, comment=comment, action=action)
+    comment.refresh_from_db(fields=["is_featured", "featured_at"])
     return comment
 
 
-@transaction.atomic
 def comment_pin(*, user: AbstractBaseUser, comment: Comment, pinned: bool) -> Comment:
+    """Pin or unpin a top-level comment, as the lesson's teacher or a moderator; recorded."""
     _curate(user, comment)
     if comment.parent_id is not None:
         raise ValidationError(_("Only top-level comments can be pinned."), code="reply")
-    comment.is_pinned = pinned
-    comment.pinned_at = timezone.now() if pinned else None
-    comment.save(update_fields=["is_pinned", "pinned_at"])
+    action = moderation.Kind.PIN if pinned else moderation.Kind.UNPIN
+    moderation.comment_moderate(moderator=user, comment=comment, action=action)
+    comment.refresh_from_db(fields=["is_pinned", "pinned_at"])
     return comment

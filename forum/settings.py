@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "forum.middleware.HtmxPermissionDeniedMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -257,6 +258,11 @@ SECURE_CSP = {
 FORUM_THREAD_DEPTH = env_int("FORUM_THREAD_DEPTH", 4)
 FORUM_COMMENTS_PER_PAGE = env_int("FORUM_COMMENTS_PER_PAGE", 20)
 FORUM_COMMENT_MAX_LENGTH = 5000
+FORUM_REPORTS_TO_HIDE = env_int("FORUM_REPORTS_TO_HIDE", 3)
+# "off", or "new-members": comments of members with fewer than FORUM_TRUSTED_AFTER published
+# comments wait for a moderator. A course can override it in the admin.
+FORUM_PREMODERATION = os.environ.get("FORUM_PREMODERATION", "off")
+FORUM_TRUSTED_AFTER = env_int("FORUM_TRUSTED_AFTER", 3)
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 

@@ -1,13 +1,16 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from forum.views import discussion, likes
+from forum.views import discussion, likes, reports
 
 admin.site.site_header = _("Lesson Forum moderation")
 admin.site.site_title = _("Lesson Forum")
 admin.site.index_title = _("Moderation")
+# The admin logs in through allauth's login page, and so under its rate limits.
+admin.site.login = secure_admin_login(admin.site.login)
 
 
 def actions(route: str, view, names: tuple[str, ...], prefix: str) -> list:
@@ -26,6 +29,7 @@ forum_patterns = [
     path("comments/<int:comment_id>/edit/", discussion.comment_edit, name="comment-edit"),
     path("comments/<int:comment_id>/delete/", discussion.comment_delete, name="comment-delete"),
     path("comments/<int:comment_id>/likes/", likes.comment_likers, name="comment-likers"),
+    path("comments/<int:comment_id>/report/", reports.comment_report, name="comment-report"),
     *actions("comments/<int:comment_id>/", likes.comment_like, ("like", "unlike"), "comment"),
     *actions(
         "comments/<int:comment_id>/",

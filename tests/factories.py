@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import importlib
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson
@@ -62,3 +65,32 @@ class CommentFactory(factory.django.DjangoModelFactory):
     root = factory.LazyAttribute(
         lambda comment: (comment.parent.root or comment.parent) if comment.parent else None
     )
+
+
+def role(name: str) -> Group:
+    """A role group as the data migration made it; re-made when a transactional test (which
+    empties every table) has removed it."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        roles = importlib.import_module("forum.migrations.0005_roles").ROLES
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in roles[name]
+        )
+    return group
+
+
+def teacher_of(course: Course, **user_fields) -> Member:
+    """A site account in the Teachers role whose member teaches `course`."""
+    user = UserFactory(**user_fields)
+    user.groups.add(role("Teachers"))
+    member, _ = Member.objects.get_or_create(user=user, defaults={"display_name": user.username})
+    member.courses_taught.add(course)
+    return member
+
+
+def moderator(**user_fields):
+    """A site account in the Moderators role, with admin access."""
+    user = UserFactory(is_staff=True, **user_fields)
+    user.groups.add(role("Moderators"))
+    return user

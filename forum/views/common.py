@@ -80,11 +80,17 @@ def lesson_or_404(course_slug: str, lesson_slug: str) -> Lesson:
     )
 
 
-def comment_or_404(comment_id: int) -> Comment:
+def comment_or_404(request: HttpRequest, comment_id: int) -> Comment:
+    """A comment the asker may see: published, or their own awaiting review."""
     comment = get_object_or_404(
         Comment.objects.select_related("lesson__course", "member"), pk=comment_id
     )
-    if comment.status != Comment.Status.PUBLISHED:
+    own_pending = (
+        comment.status == Comment.Status.PENDING
+        and request.user.is_authenticated
+        and comment.member.user_id == request.user.pk
+    )
+    if comment.status != Comment.Status.PUBLISHED and not own_pending:
         raise Http404("no such comment")
     return comment
 

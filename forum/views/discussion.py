@@ -37,7 +37,7 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
-    threads = thread_for(lesson, sort=sort, page=page_number(request))
+    threads = thread_for(lesson, viewer=viewer, sort=sort, page=page_number(request))
     mark_liked(viewer, threads.everything)
     context = {"lesson": lesson, "threads": threads, **viewer_context(request, lesson)}
     template = "forum/lesson.html"
@@ -57,7 +57,7 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     return render(request, template, context)
 
 
-def _thread_page(
+def thread_page(
     request: HttpRequest,
     comment: Comment,
     *,
@@ -67,8 +67,9 @@ def _thread_page(
 ) -> HttpResponse:
     """The permalink page: the comment in its thread; also the no-JS reply and edit forms."""
     lesson = comment.lesson
-    thread, everything = thread_of(comment)
-    mark_liked(viewer_member(request), everything)
+    viewer = viewer_member(request)
+    thread, everything = thread_of(comment, viewer)
+    mark_liked(viewer, everything)
     context = {
         "lesson": lesson,
         "focus": comment,
@@ -82,7 +83,7 @@ def _thread_page(
 
 @require_safe
 def comment_detail(request: HttpRequest, comment_id: int) -> HttpResponse:
-    return _thread_page(request, comment_or_404(comment_id))
+    return thread_page(request, comment_or_404(request, comment_id))
 
 
 def _comment_fragment(
@@ -117,7 +118,7 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
             )
             return reswap(retarget(response, "#comment-form"), "outerHTML")
         context = {"lesson": lesson, "form": {"body": body, "errors": error.messages}}
-        context["threads"] = thread_for(lesson)
+        context["threads"] = thread_for(lesson, viewer=author)
         context.update(viewer_context(request, lesson))
         return render(request, "forum/lesson.html", context, status=400)
     if request.htmx:
@@ -144,15 +145,15 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @member_required
 def reply_form(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     if not request.htmx:
-        return _thread_page(request, comment, open_form="reply")
+        return thread_page(request, comment, open_form="reply")
     return _comment_fragment(request, comment, "reply-form", form={})
 
 
 @member_required
 def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
-    parent = comment_or_404(comment_id)
+    parent = comment_or_404(request, comment_id)
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
     try:
@@ -162,7 +163,7 @@ def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
         if request.htmx:
             response = _comment_fragment(request, parent, "reply-form", form=form)
             return reswap(retarget(response, f"#reply-slot-{parent.pk}"), "innerHTML")
-        return _thread_page(request, parent, open_form="reply", form=form, status=400)
+        return thread_page(request, parent, open_form="reply", form=form, status=400)
     if request.htmx:
         reply.member = author
         reply.lesson = parent.lesson
@@ -174,17 +175,17 @@ def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @member_required
 def edit_form(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     if comment.member.user_id != request.user.pk:
         raise PermissionDenied
     if not request.htmx:
-        return _thread_page(request, comment, open_form="edit")
+        return thread_page(request, comment, open_form="edit")
     return _comment_fragment(request, comment, "edit-form", form={"body": comment.body})
 
 
 @member_required
 def comment_update(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     body = request.POST.get("body", "")
     try:
         comment = services.comment_edit(
@@ -194,7 +195,7 @@ def comment_update(request: HttpRequest, comment_id: int) -> HttpResponse:
         form = {"body": body, "errors": error.messages}
         if request.htmx:
             return _comment_fragment(request, comment, "edit-form", form=form)
-        return _thread_page(request, comment, open_form="edit", form=form, status=400)
+        return thread_page(request, comment, open_form="edit", form=form, status=400)
     if request.htmx:
         return _comment_fragment(request, comment, "comment-content")
     return redirect(f"{reverse('forum:comment', args=[comment.pk])}#comment-{comment.pk}")
@@ -203,7 +204,7 @@ def comment_update(request: HttpRequest, comment_id: int) -> HttpResponse:
 @require_POST
 @member_required
 def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     services.comment_delete(member=services.member_for(request.user), comment=comment)
     if request.htmx:
         if comment.reply_count == 0:
@@ -218,7 +219,7 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
 @member_required
 def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
     """Feature/unfeature and pin/unpin: `action` is feature, unfeature, pin or unpin."""
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     try:
         if action in {"feature", "unfeature"}:
             services.comment_feature(

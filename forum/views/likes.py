@@ -16,7 +16,7 @@ from lessons.models import Lesson
 @member_required
 def comment_like(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
     """`action` is like or unlike: two idempotent requests, never a blind toggle."""
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     member = services.member_for(request.user)
     if action == "like":
         likes.like_add(member=member, comment=comment)
@@ -55,7 +55,7 @@ def lesson_like(request: HttpRequest, lesson_id: int, action: str) -> HttpRespon
 @member_required
 def comment_likers(request: HttpRequest, comment_id: int) -> HttpResponse:
     """Who liked a comment: for its author and moderators."""
-    comment = comment_or_404(comment_id)
+    comment = comment_or_404(request, comment_id)
     is_author = comment.member.user_id == request.user.pk
     if not (is_author or request.user.has_perm("forum.moderate_comment")):
         raise PermissionDenied

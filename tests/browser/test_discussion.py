@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from forum.models import Comment, Member
+from forum.models import Comment
 from lessons.models import Lesson
 from tests.browser.conftest import (
     console_errors,
@@ -14,7 +14,7 @@ from tests.browser.conftest import (
     serve_remote_images,
     still_same_page,
 )
-from tests.factories import CommentFactory, MemberFactory, UserFactory
+from tests.factories import CommentFactory, MemberFactory, UserFactory, teacher_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,10 +92,7 @@ def test_teacher_reply_shows_as_author_reply_in_the_commenters_card(
     live_server, lesson, lesson_url, page
 ):
     serve_remote_images(page)
-    teacher = UserFactory(username="duxing")
-    member = Member.objects.create(user=teacher, display_name="独行")
-    member.courses_taught.add(lesson.course)
-    log_in(page, live_server, teacher)
+    log_in(page, live_server, teacher_of(lesson.course, username="duxing").user)
     parent = first_comment(lesson)
     page.goto(lesson_url)
     card = page.locator(f"#comment-{parent.pk}")
@@ -113,9 +110,7 @@ def test_teacher_reply_shows_as_author_reply_in_the_commenters_card(
 
 def test_teacher_features_and_pins_inline(live_server, lesson, lesson_url, page):
     serve_remote_images(page)
-    teacher = UserFactory(username="duxing")
-    Member.objects.create(user=teacher, display_name="独行").courses_taught.add(lesson.course)
-    log_in(page, live_server, teacher)
+    log_in(page, live_server, teacher_of(lesson.course, username="duxing").user)
     target = Comment.objects.get(lesson=lesson, source_position=5)
     page.goto(lesson_url)
     mark_page(page)

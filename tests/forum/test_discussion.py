@@ -8,7 +8,13 @@ from django.urls import reverse
 from forum import services
 from forum.models import Comment, Member
 from forum.selectors import thread_for
-from tests.factories import CommentFactory, LessonFactory, MemberFactory, UserFactory
+from tests.factories import (
+    CommentFactory,
+    LessonFactory,
+    MemberFactory,
+    UserFactory,
+    teacher_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -119,16 +125,14 @@ def test_reply_updates_parent_and_lesson_counters(member, lesson):
 
 
 def test_teachers_reply_is_an_author_reply(lesson):
-    teacher = MemberFactory()
-    teacher.courses_taught.add(lesson.course)
+    teacher = teacher_of(lesson.course)
     parent = CommentFactory(lesson=lesson)
     reply = services.comment_post(author=teacher, lesson=lesson, parent=parent, body="好问题")
     assert reply.is_author_reply
 
 
 def test_teacher_of_another_course_is_not_an_author_here(lesson):
-    teacher = MemberFactory()
-    teacher.courses_taught.add(LessonFactory().course)
+    teacher = teacher_of(LessonFactory().course)
     parent = CommentFactory(lesson=lesson)
     reply = services.comment_post(author=teacher, lesson=lesson, parent=parent, body="路过")
     assert not reply.is_author_reply
@@ -242,8 +246,7 @@ def test_curation_controls_are_not_offered_to_members(member_client, lesson):
 
 
 def test_teacher_pins_and_features_on_their_own_lesson(client, lesson):
-    teacher = UserFactory()
-    member_of(teacher).courses_taught.add(lesson.course)
+    teacher = teacher_of(lesson.course).user
     comment = CommentFactory(lesson=lesson)
     client.force_login(teacher)
     client.post(reverse("forum:comment-pin", args=[comment.pk]))
@@ -253,8 +256,7 @@ def test_teacher_pins_and_features_on_their_own_lesson(client, lesson):
 
 
 def test_teacher_cannot_pin_on_another_teachers_lesson(client, lesson):
-    teacher = UserFactory()
-    member_of(teacher).courses_taught.add(LessonFactory().course)
+    teacher = teacher_of(LessonFactory().course).user
     comment = CommentFactory(lesson=lesson)
     client.force_login(teacher)
     assert client.post(reverse("forum:comment-pin", args=[comment.pk])).status_code == 403
@@ -344,7 +346,7 @@ def test_lesson_page_queries_do_not_grow_with_comments(
         user = UserFactory()
         member_of(user)
         client.force_login(user)
-    expected = 12 if signed_in else 5
+    expected = 11 if signed_in else 5
     with django_assert_num_queries(expected):
         assert client.get(small.get_absolute_url()).status_code == 200
     with django_assert_num_queries(expected):
@@ -383,3 +385,11 @@ def test_editing_a_deleted_comment_is_refused(lesson):
     services.comment_delete(member=comment.member, comment=comment)
     with pytest.raises(PermissionDenied):
         services.comment_edit(member=comment.member, comment=comment, body="复活")
+
+
+def test_member_who_teaches_the_course_without_the_teacher_role_is_not_an_author(lesson):
+    member = member_of(UserFactory())
+    member.courses_taught.add(lesson.course)
+    parent = CommentFactory(lesson=lesson)
+    reply = services.comment_post(author=member, lesson=lesson, parent=parent, body="冒充")
+    assert not reply.is_author_reply

@@ -39,6 +39,11 @@ class Member(models.Model):
         Course, blank=True, related_name="teachers", verbose_name=_("teaches")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    suspended_until = models.DateTimeField(
+        _("suspended until"), null=True, blank=True, help_text=_("Can read but not take part.")
+    )
+    is_banned = models.BooleanField(_("banned"), default=False)
+    suspension_reason = models.CharField(_("reason for suspension"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("member")
@@ -51,6 +56,13 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or _("(no name)")
+
+    @property
+    def is_suspended(self) -> bool:
+        """Banned, or suspended until a time still to come."""
+        return self.is_banned or (
+            self.suspended_until is not None and self.suspended_until > timezone.now()
+        )
 
     @property
     def shown_name(self) -> str:
@@ -84,6 +96,16 @@ class CommentQuerySet(models.QuerySet):
         """Published and either not deleted or still holding replies (shown as a placeholder)."""
         return self.published().filter(Q(deleted_at__isnull=True) | Q(reply_count__gt=0))
 
+    def visible_to(self, member: Member | None) -> CommentQuerySet:
+        """What `member` sees: the listed comments, and their own comments awaiting review."""
+        listed = Q(status=Comment.Status.PUBLISHED) & (
+            Q(deleted_at__isnull=True) | Q(reply_count__gt=0)
+        )
+        if member is None:
+            return self.filter(listed)
+        own_pending = Q(status=Comment.Status.PENDING, member=member, deleted_at__isnull=True)
+        return self.filter(listed | own_pending)
+
     def for_lesson(self, lesson: Lesson) -> CommentQuerySet:
         return self.filter(lesson=lesson)
 
@@ -106,6 +128,7 @@ class Comment(models.Model):
         PUBLISHED = "published", _("published")
         PENDING = "pending", _("pending review")
         HIDDEN = "hidden", _("hidden")
+        SPAM = "spam", _("spam")
         REMOVED = "removed", _("removed")
 
     lesson = models.ForeignKey(
@@ -182,7 +205,10 @@ class Comment(models.Model):
     class Meta:
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
-        permissions = [("moderate_comment", _("Can feature, pin and moderate any comment"))]
+        permissions = [
+            ("moderate_comment", _("Can feature, pin and moderate any comment")),
+            ("curate_own_lessons", _("Can feature, pin and reply as author on own lessons")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["lesson", "source_key"],

@@ -1,0 +1,21 @@
+from forum.models.discussion import (
+    Comment,
+    CommentLike,
+    CommentQuerySet,
+    CommentRevision,
+    LessonLike,
+    Member,
+)
+from forum.models.moderation import CourseModeration, ModerationAction, Report
+
+__all__ = [
+    "Comment",
+    "CommentLike",
+    "CommentQuerySet",
+    "CommentRevision",
+    "CourseModeration",
+    "LessonLike",
+    "Member",
+    "ModerationAction",
+    "Report",
+]

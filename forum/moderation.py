@@ -1,0 +1,344 @@
+"""Moderation: status changes with their counters, reports, suspensions — each one recorded.
+
+Every function here writes a `ModerationAction`, the audit trail that nobody can edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from forum.models import Comment, Member, ModerationAction, Report
+from lessons.models import Lesson
+
+Kind = ModerationAction.Kind
+Status = Comment.Status
+
+STATUS_FOR = {
+    Kind.PUBLISH: Status.PUBLISHED,
+    Kind.RESTORE: Status.PUBLISHED,
+    Kind.HIDE: Status.HIDDEN,
+    Kind.AUTO_HIDE: Status.HIDDEN,
+    Kind.SPAM: Status.SPAM,
+    Kind.REMOVE: Status.REMOVED,
+}
+FLAG_FOR = {
+    Kind.FEATURE: ("is_featured", True),
+    Kind.UNFEATURE: ("is_featured", False),
+    Kind.PIN: ("is_pinned", True),
+    Kind.UNPIN: ("is_pinned", False),
+}
+COMMENT_ACTIONS = (*STATUS_FOR, *FLAG_FOR)
+
+
+def _target(comment: Comment) -> str:
+    return f"#{comment.pk} {comment.body[:60]}"
+
+
+def _record(
+    *,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    target: str,
+    reason: str = "",
+    comment: Comment | None = None,
+    member: Member | None = None,
+    before: str = "",
+    after: str = "",
+) -> ModerationAction:
+    return ModerationAction.objects.create(
+        actor=actor,
+        kind=kind,
+        target=target[:200],
+        reason=reason[:500],
+        comment=comment,
+        member=member,
+        status_before=before,
+        status_after=after,
+    )
+
+
+def counts(status: str, deleted_at: datetime | None) -> bool:
+    """Whether a comment in this state is counted in the lesson's and parent's counters."""
+    return status == Status.PUBLISHED and deleted_at is None
+
+
+def status_set(comment: Comment, status: str) -> None:
+    """Change a comment's status, moving the counters when it enters or leaves the count."""
+    was_counted = counts(comment.status, comment.deleted_at)
+    comment.status = status
+    comment.save(update_fields=["status"])
+    delta = int(counts(status, comment.deleted_at)) - int(was_counted)
+    if delta:
+        Lesson.objects.filter(pk=comment.lesson_id).update(comment_count=F("comment_count") + delta)
+        if comment.parent_id:
+            Comment.objects.filter(pk=comment.parent_id).update(
+                reply_count=F("reply_count") + delta
+            )
+
+
+@transaction.atomic
+def comment_moderate(
+    *, moderator: AbstractBaseUser, comment: Comment, action: str, reason: str = ""
+) -> ModerationAction:
+    """Publish, hide, mark as spam, remove, restore, (un)feature or (un)pin a comment."""
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    if action in STATUS_FOR:
+        before = comment.status
+        status_set(comment, STATUS_FOR[action])
+        after = comment.status
+    elif action in FLAG_FOR:
+        field, value = FLAG_FOR[action]
+        before = f"{field}={getattr(comment, field)}"
+        setattr(comment, field, value)
+        stamp = field.replace("is_", "") + "_at"
+        setattr(comment, stamp, timezone.now() if value else None)
+        comment.save(update_fields=[field, stamp])
+        after = f"{field}={value}"
+    else:
+        raise ValueError(f"unknown moderation action {action!r}")
+    return _record(
+        actor=moderator,
+        kind=action,
+        target=_target(comment),
+        reason=reason,
+        comment=comment,
+        member=comment.member,
+        before=before,
+        after=after,
+    )
+
+
+@transaction.atomic
+def comments_moderate(
+    *, moderator: AbstractBaseUser, comments: Iterable[Comment], action: str, reason: str = ""
+) -> list[ModerationAction]:
+    """The admin's bulk actions: the same action on each comment, each one recorded."""
+    return [
+        comment_moderate(moderator=moderator, comment=c, action=action, reason=reason)
+        for c in comments
+    ]
+
+
+def participation_check(member: Member) -> None:
+    """Suspended and banned members can read but not post, reply, like or report."""
+    if member.is_banned:
+        raise PermissionDenied(
+            _("Your account is banned from taking part. Reason: %(reason)s")
+            % {"reason": member.suspension_reason or _("none given")}
+        )
+    if member.is_suspended:
+        until = date_format(timezone.localtime(member.suspended_until), "Y-m-d H:i")
+        raise PermissionDenied(
+            _("Your account is suspended until %(until)s. Reason: %(reason)s")
+            % {"until": until, "reason": member.suspension_reason or _("none given")}
+        )
+
+
+def _open_reports_hide(comment: Comment) -> None:
+    threshold = settings.FORUM_REPORTS_TO_HIDE
+    open_reports = comment.reports.filter(status=Report.Status.OPEN).count()
+    if threshold and open_reports >= threshold and comment.status == Status.PUBLISHED:
+        before = comment.status
+        status_set(comment, Status.HIDDEN)
+        _record(
+            actor=None,
+            kind=Kind.AUTO_HIDE,
+            target=_target(comment),
+            reason=_("%(count)d open reports") % {"count": open_reports},
+            comment=comment,
+            member=comment.member,
+            before=before,
+            after=comment.status,
+        )
+
+
+@transaction.atomic
+def report_create(*, reporter: Member, comment: Comment, reason: str, text: str = "") -> Report:
+    """Report a comment; at FORUM_REPORTS_TO_HIDE open reports it is hidden pending review."""
+    participation_check(reporter)
+    if reason not in Report.Reason.values:
+        raise ValidationError(_("Choose a reason."), code="reason")
+    if comment.member_id == reporter.pk:
+        raise ValidationError(_("You cannot report your own comment."), code="own")
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                comment=comment, reporter=reporter, reason=reason, text=text.strip()[:1000]
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("You have already reported this comment; a moderator will look at it."),
+            code="duplicate",
+        ) from None
+    _open_reports_hide(comment)
+    return report
+
+
+@transaction.atomic
+def reports_resolve(
+    *,
+    moderator: AbstractBaseUser,
+    comment: Comment,
+    upheld: bool,
+    outcome: str = "",
+    reason: str = "",
+) -> int:
+    """Close a comment's open reports. Upheld: hide or remove the comment (`outcome`);
+    dismissed: keep it, and publish it again if the reports had hidden it. Returns how many
+    reports were closed."""
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    open_reports = comment.reports.filter(status=Report.Status.OPEN)
+    closed = open_reports.update(
+        status=Report.Status.UPHELD if upheld else Report.Status.DISMISSED,
+        resolved_by=moderator,
+        resolved_at=timezone.now(),
+        resolution_note=reason[:500],
+    )
+    before = comment.status
+    if upheld:
+        status_set(comment, Status.REMOVED if outcome == Kind.REMOVE else Status.HIDDEN)
+    elif (
+        comment.status == Status.HIDDEN
+        and comment.moderation_actions.filter(kind=Kind.AUTO_HIDE).exists()
+    ):
+        status_set(comment, Status.PUBLISHED)
+    _record(
+        actor=moderator,
+        kind=Kind.REPORTS_UPHELD if upheld else Kind.REPORTS_DISMISSED,
+        target=_target(comment),
+        reason=reason,
+        comment=comment,
+        member=comment.member,
+        before=before,
+        after=comment.status,
+    )
+    return closed
+
+
+def member_state(member: Member) -> str:
+    """A member's standing as the audit trail and operators read it (site time zone)."""
+    if member.is_banned:
+        return "banned"
+    if member.is_suspended:
+        return f"suspended until {timezone.localtime(member.suspended_until):%Y-%m-%d %H:%M}"
+    return "not suspended"
+
+
+def _audit_reason(reason: str, via: str) -> str:
+    return f"{reason} ({via})".strip() if via else reason
+
+
+@transaction.atomic
+def member_suspend(
+    *,
+    moderator: AbstractBaseUser | None,
+    member: Member,
+    until: datetime | None,
+    reason: str,
+    via: str = "",
+) -> ModerationAction:
+    """Suspend until `until`, or ban for good when `until` is None. The member is shown
+    `reason`; the audit trail also notes `via` (e.g. "command line") when no moderator acted."""
+    before = member_state(member)
+    member.is_banned = until is None
+    member.suspended_until = until
+    member.suspension_reason = reason[:500]
+    member.save(update_fields=["is_banned", "suspended_until", "suspension_reason"])
+    return _record(
+        actor=moderator,
+        kind=Kind.BAN if until is None else Kind.SUSPEND,
+        target=str(member),
+        reason=_audit_reason(reason, via),
+        member=member,
+        before=before,
+        after=member_state(member),
+    )
+
+
+@transaction.atomic
+def member_unsuspend(
+    *, moderator: AbstractBaseUser | None, member: Member, reason: str = "", via: str = ""
+) -> ModerationAction:
+    before = member_state(member)
+    member.is_banned = False
+    member.suspended_until = None
+    member.suspension_reason = ""
+    member.save(update_fields=["is_banned", "suspended_until", "suspension_reason"])
+    return _record(
+        actor=moderator,
+        kind=Kind.UNSUSPEND,
+        target=str(member),
+        reason=_audit_reason(reason, via),
+        member=member,
+        before=before,
+        after=member_state(member),
+    )
+
+
+@transaction.atomic
+def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str = "") -> int:
+    """Hide every published comment of a member, as one recorded action. Returns the count."""
+    comments = list(member.comments.select_for_update().filter(status=Status.PUBLISHED))
+    for comment in comments:
+        status_set(comment, Status.HIDDEN)
+    _record(
+        actor=moderator,
+        kind=Kind.HIDE_ALL,
+        target=str(member),
+        reason=reason,
+        member=member,
+        before=f"{len(comments)} published",
+        after=f"{len(comments)} hidden",
+    )
+    return len(comments)
+
+
+@transaction.atomic
+def member_link_account(
+    *, moderator: AbstractBaseUser, member: Member, user: AbstractBaseUser, reason: str = ""
+) -> Member:
+    """Let a site account claim an imported member's history.
+
+    If the account already has a forum identity, its comments and likes move to `member`
+    and the empty identity goes away, so the account ends up with one history.
+    """
+    if member.user_id and member.user_id != user.pk:
+        raise ValidationError(_("This member is already linked to another account."))
+    existing = Member.objects.filter(user=user).exclude(pk=member.pk).first()
+    merged = existing.pk if existing is not None else None
+    if existing is not None:
+        existing.comments.update(member=member)
+        twice = existing.comment_likes.filter(comment__likes__member=member)
+        Comment.objects.filter(pk__in=twice.values("comment")).update(
+            like_count=F("like_count") - 1
+        )
+        twice.delete()
+        existing.comment_likes.update(member=member)
+        twice = existing.lesson_likes.filter(lesson__likes__member=member)
+        Lesson.objects.filter(pk__in=twice.values("lesson")).update(like_count=F("like_count") - 1)
+        twice.delete()
+        existing.lesson_likes.update(member=member)
+        existing.delete()
+    member.user = user
+    member.save(update_fields=["user"])
+    _record(
+        actor=moderator,
+        kind=Kind.LINK_ACCOUNT,
+        target=str(member),
+        reason=reason,
+        member=member,
+        before="no account" if merged is None else f"merged member #{merged}",
+        after=f"account {user.get_username()}",
+    )
+    return member
