@@ -1,0 +1,77 @@
+"""Read-only inlines: what happened to a comment or a member, never edited here."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from forum.models import CommentLike, CommentRevision, ModerationAction, Report
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    select: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.select) if self.select else queryset
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RevisionInline(ReadOnlyInline):
+    model = CommentRevision
+    fields = ["written_at", "replaced_at", "body"]
+    verbose_name_plural = _("edit history")
+
+
+class LikeInline(ReadOnlyInline):
+    model = CommentLike
+    fields = ["member", "created_at"]
+    select = ("member",)
+    verbose_name_plural = _("liked by")
+
+
+def moderator_name(user) -> str:
+    # Plain names: moderators may not open the user admin a link would lead to.
+    return user.get_username() if user else _("the forum, automatically")
+
+
+class ReportInline(ReadOnlyInline):
+    model = Report
+    fields = [
+        "created_at",
+        "reporter",
+        "reason",
+        "text",
+        "status",
+        "resolver",
+        "resolved_at",
+        "resolution_note",
+    ]
+    select = ("reporter", "resolved_by")
+
+    @admin.display(description=_("resolved by"))
+    def resolver(self, report: Report) -> str | None:
+        return report.resolved_by and moderator_name(report.resolved_by)
+
+
+class ActionInline(ReadOnlyInline):
+    model = ModerationAction
+    fields = ["created_at", "moderator", "kind", "reason", "status_before", "status_after"]
+    select = ("actor",)
+
+    @admin.display(description=_("moderator"))
+    def moderator(self, log: ModerationAction) -> str:
+        return moderator_name(log.actor)

@@ -1,0 +1,624 @@
+"""The admin as the moderation panel: role boundaries, recorded actions, the reports queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from forum import moderation
+from forum.models import Comment, CommentLike, CommentRevision, Member, ModerationAction, Report
+from lessons.models import Lesson
+from tests.factories import (
+    PASSWORD,
+    CommentFactory,
+    CourseFactory,
+    LessonFactory,
+    MemberFactory,
+    UserFactory,
+    moderator,
+)
+
+pytestmark = pytest.mark.django_db
+
+REASON_PAGE = "admin/forum/action_reason.html"
+
+
+def admin_url(model: str, view: str = "changelist", *args, app: str = "forum") -> str:
+    return reverse(f"admin:{app}_{model}_{view}", args=args)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def mod():
+    return moderator(username="banzhu")
+
+
+@pytest.fixture
+def mod_client(mod) -> Client:
+    return client_for(mod)
+
+
+@pytest.fixture
+def superuser_client() -> Client:
+    return client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+
+def published(n: int, lesson: Lesson | None = None, **fields) -> list[Comment]:
+    """`n` published comments on one lesson, whose counter counts them as the services would."""
+    lesson = lesson or LessonFactory()
+    comments = CommentFactory.create_batch(n, lesson=lesson, **fields)
+    counted = Comment.objects.filter(lesson=lesson).counted().count()
+    Lesson.objects.filter(pk=lesson.pk).update(comment_count=counted)
+    return comments
+
+
+def report(comment: Comment, reason: str = Report.Reason.SPAM, **fields) -> Report:
+    return Report.objects.create(comment=comment, reporter=MemberFactory(), reason=reason, **fields)
+
+
+def choose_action(client: Client, url: str, action: str, pks: list[int]):
+    """Pick an action on a change list; the admin answers with the reason page."""
+    return client.post(url, {"action": action, ACTION_CHECKBOX_NAME: pks, "index": 0})
+
+
+def confirm_action(client: Client, url: str, action: str, pks: list[int], **fields):
+    """The reason page's own form, posted back."""
+    data = {"action": action, ACTION_CHECKBOX_NAME: pks, "post": "yes", **fields}
+    return client.post(url, data)
+
+
+def templates(response) -> list[str]:
+    return [t.name for t in response.templates]
+
+
+# Role boundaries, each by direct request.
+
+
+def test_moderator_cannot_open_a_lesson_in_the_admin(mod_client):
+    lesson = LessonFactory()
+    response = mod_client.get(admin_url("lesson", "change", lesson.pk, app="lessons"))
+    assert response.status_code == 403
+
+
+def test_moderator_cannot_change_a_lesson_by_direct_post(mod_client):
+    lesson = LessonFactory(title="原标题")
+    url = admin_url("lesson", "change", lesson.pk, app="lessons")
+    response = mod_client.post(
+        url, {"course": lesson.course_id, "title": "改了", "slug": lesson.slug, "position": 1}
+    )
+    assert response.status_code == 403
+    lesson.refresh_from_db()
+    assert lesson.title == "原标题"
+
+
+def test_moderator_cannot_change_a_users_password(mod_client):
+    user = UserFactory()
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    assert mod_client.get(url).status_code == 403
+    response = mod_client.post(
+        url, {"password1": "new-password-1234", "password2": "new-password-1234"}
+    )
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_member_who_is_not_staff_cannot_reach_the_admin(member_client):
+    for url in (reverse("admin:index"), admin_url("comment")):
+        response = member_client.get(url)
+        assert response.status_code == 302
+        assert "login" in response["Location"]
+        # The admin's login (allauth's) refuses an account that is signed in but not staff.
+        assert member_client.get(response["Location"]).status_code == 403
+
+
+def test_member_who_is_not_staff_cannot_run_a_moderation_action(member_client):
+    comment = published(1)[0]
+    confirm_action(member_client, admin_url("comment"), "hide", [comment.pk], reason="x")
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PUBLISHED
+    assert not ModerationAction.objects.exists()
+
+
+def test_moderator_sees_the_comment_list_with_the_moderation_actions(mod_client):
+    published(2)
+    response = mod_client.get(admin_url("comment"))
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 2
+    choices = {name for name, _ in response.context["action_form"].fields["action"].choices}
+    assert {"publish", "hide", "spam", "feature", "unfeature", "pin", "unpin"} <= choices
+    assert {"remove", "restore"} <= choices
+    assert "delete_selected" not in choices
+
+
+def test_moderator_does_not_see_course_moderation_policies(mod_client):
+    assert mod_client.get(admin_url("coursemoderation")).status_code == 403
+
+
+def test_superuser_can_set_a_course_moderation_policy(superuser_client):
+    course = CourseFactory()
+    response = superuser_client.post(
+        admin_url("coursemoderation", "add"), {"course": course.pk, "premoderation": "on"}
+    )
+    assert response.status_code == 302
+    assert course.moderation.premoderation == "on"
+
+
+# Comment moderation.
+
+
+def test_bulk_action_asks_for_a_reason_before_acting(mod_client):
+    comments = published(3)
+    pks = [c.pk for c in comments]
+    response = choose_action(mod_client, admin_url("comment"), "hide", pks)
+    assert response.status_code == 200
+    assert REASON_PAGE in templates(response)
+    assert response.context["count"] == 3
+    assert Comment.objects.filter(status=Comment.Status.PUBLISHED).count() == 3
+    assert not ModerationAction.objects.exists()
+
+
+def test_hiding_three_comments_with_one_action_records_three_actions(mod_client, mod):
+    comments = published(3)
+    pks = [c.pk for c in comments]
+    url = admin_url("comment")
+    response = confirm_action(mod_client, url, "hide", pks, reason="广告刷屏")
+    assert response.status_code == 302
+    assert set(Comment.objects.values_list("status", flat=True)) == {Comment.Status.HIDDEN}
+    actions = ModerationAction.objects.filter(kind=ModerationAction.Kind.HIDE)
+    assert sorted(actions.values_list("comment_id", flat=True)) == sorted(pks)
+    assert {(a.actor, a.reason, a.status_before, a.status_after) for a in actions} == {
+        (mod, "广告刷屏", "published", "hidden")
+    }
+    assert Lesson.objects.get().comment_count == 0
+
+
+def test_moderation_action_runs_from_a_comments_own_page(mod_client):
+    comment = published(1)[0]
+    url = admin_url("comment", "change", comment.pk)
+    data = {"CHANGE_FORM-action": "spam", ACTION_CHECKBOX_NAME: [comment.pk]}
+    asked = mod_client.post(url, data)
+    assert REASON_PAGE in templates(asked)
+    response = mod_client.post(url, {**data, "post": "yes", "reason": "推销"})
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.SPAM
+    assert ModerationAction.objects.get().reason == "推销"
+
+
+def test_pinning_from_the_list_is_recorded_with_an_empty_reason(mod_client):
+    comment = published(1)[0]
+    confirm_action(mod_client, admin_url("comment"), "pin", [comment.pk])
+    comment.refresh_from_db()
+    assert comment.is_pinned
+    log = ModerationAction.objects.get()
+    assert (log.kind, log.reason, log.status_after) == ("pin", "", "is_pinned=True")
+
+
+def test_comment_status_cannot_be_changed_through_the_form(superuser_client):
+    comment = published(1)[0]
+    response = superuser_client.post(
+        admin_url("comment", "change", comment.pk), {"status": "spam", "body": "改写"}
+    )
+    assert response.status_code == 403
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PUBLISHED
+
+
+def test_comment_page_shows_thread_history_likes_reports_and_actions(mod_client, mod):
+    parent = published(1)[0]
+    comment = CommentFactory(lesson=parent.lesson, parent=parent, body="我是中间那条")
+    reply = CommentFactory(lesson=parent.lesson, parent=comment, body="我是回复")
+    CommentRevision.objects.create(comment=comment, body="改之前的原文", written_at=timezone.now())
+    liker = MemberFactory(display_name="点赞的人")
+    CommentLike.objects.create(comment=comment, member=liker)
+    report(comment, text="这是广告")
+    moderation.comment_moderate(moderator=mod, comment=comment, action="feature", reason="好")
+    response = mod_client.get(admin_url("comment", "change", comment.pk))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert admin_url("comment", "change", parent.pk) in html
+    assert admin_url("comment", "change", reply.pk) in html
+    assert "改之前的原文" in html
+    assert "点赞的人" in html
+    assert "这是广告" in html
+    assert "is_featured=True" in html
+
+
+def test_changelist_filters_to_comments_with_open_reports(mod_client):
+    reported, closed, _unreported = published(3)
+    report(reported)
+    report(closed, status=Report.Status.DISMISSED)
+    response = mod_client.get(admin_url("comment"), {"open_reports": "yes"})
+    assert response.status_code == 200
+    assert [c.pk for c in response.context["cl"].result_list] == [reported.pk]
+    assert response.context["cl"].result_list[0].open_report_count == 1
+
+
+def test_changelist_filters_by_course(mod_client):
+    mine = published(2)
+    published(3)
+    course = mine[0].lesson.course
+    response = mod_client.get(admin_url("comment"), {"course": course.pk})
+    assert response.status_code == 200
+    assert {c.pk for c in response.context["cl"].result_list} == {c.pk for c in mine}
+
+
+def test_changelist_query_count_does_not_grow_with_the_comments(
+    mod_client, django_assert_num_queries
+):
+    def many(n: int) -> None:
+        for lesson in LessonFactory.create_batch(n // 5):
+            for comment in published(5, lesson=lesson):
+                report(comment)
+                CommentLike.objects.create(comment=comment, member=MemberFactory())
+
+    url = admin_url("comment")
+    many(5)
+    mod_client.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as small:
+        assert len(mod_client.get(url).context["cl"].result_list) == 5
+    many(45)
+    with django_assert_num_queries(len(small)):
+        assert len(mod_client.get(url).context["cl"].result_list) == 50
+
+
+# Reports and the 待处理举报 queue.
+
+
+def test_queue_lists_only_reported_comments_most_reported_first(mod_client):
+    once, thrice, never, twice = published(4)
+    for comment, n in ((once, 1), (thrice, 3), (twice, 2)):
+        for _ in range(n):
+            report(comment)
+    report(never, status=Report.Status.UPHELD)
+    response = mod_client.get(admin_url("reportedcomment"))
+    assert response.status_code == 200
+    shown = response.context["cl"].result_list
+    assert [c.pk for c in shown] == [thrice.pk, twice.pk, once.pk]
+    assert [c.open_report_count for c in shown] == [3, 2, 1]
+
+
+def test_queue_shows_the_reasons_and_each_reporters_record(mod_client, mod):
+    comment = published(1)[0]
+    reporter = MemberFactory(display_name="热心读者")
+    for old in published(3):
+        Report.objects.create(comment=old, reporter=reporter, reason="spam")
+    moderation.reports_resolve(moderator=mod, comment=old, upheld=False, reason="正常")
+    Report.objects.create(comment=comment, reporter=reporter, reason="abuse", text="骂人了")
+    response = mod_client.get(admin_url("reportedcomment"))
+    row = next(c for c in response.context["cl"].result_list if c.pk == comment.pk)
+    (open_report,) = row.open_reports
+    assert (open_report.reporter_upheld, open_report.reporter_dismissed) == (0, 1)
+    assert "骂人了" in response.content.decode()
+
+
+def test_queue_needs_the_report_permissions():
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_comment"))
+    assert client_for(staff).get(admin_url("reportedcomment")).status_code == 403
+
+
+def test_upholding_reports_hides_the_comment_and_records_who_and_why(mod_client, mod):
+    comment = published(1)[0]
+    report(comment)
+    report(comment)
+    url = admin_url("reportedcomment")
+    asked = choose_action(mod_client, url, "uphold_hide", [comment.pk])
+    assert REASON_PAGE in templates(asked)
+    response = confirm_action(mod_client, url, "uphold_hide", [comment.pk], reason="确实是广告")
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.HIDDEN
+    assert set(comment.reports.values_list("status", "resolved_by", "resolution_note")) == {
+        ("upheld", mod.pk, "确实是广告")
+    }
+    assert ModerationAction.objects.get().kind == ModerationAction.Kind.REPORTS_UPHELD
+    assert not mod_client.get(url).context["cl"].result_list
+
+
+def test_upholding_reports_can_remove_the_comment(mod_client):
+    comment = published(1)[0]
+    report(comment)
+    confirm_action(
+        mod_client, admin_url("reportedcomment"), "uphold_remove", [comment.pk], reason="违规"
+    )
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.REMOVED
+
+
+def test_dismissing_reports_keeps_the_comment_and_records_the_note(mod_client, mod):
+    comment = published(1)[0]
+    report(comment)
+    confirm_action(
+        mod_client, admin_url("reportedcomment"), "dismiss", [comment.pk], reason="正常讨论"
+    )
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PUBLISHED
+    resolved = comment.reports.get()
+    assert (resolved.status, resolved.resolved_by, resolved.resolution_note) == (
+        "dismissed",
+        mod,
+        "正常讨论",
+    )
+    assert resolved.resolved_at is not None
+
+
+def test_resolving_reports_requires_a_reason(mod_client):
+    comment = published(1)[0]
+    report(comment)
+    response = confirm_action(mod_client, admin_url("reportedcomment"), "dismiss", [comment.pk])
+    assert response.status_code == 200
+    assert response.context["form"].errors["reason"]
+    assert comment.reports.get().status == Report.Status.OPEN
+
+
+def test_reports_can_be_resolved_from_the_report_list(mod_client, mod):
+    comment = published(1)[0]
+    first = report(comment)
+    report(comment)
+    confirm_action(mod_client, admin_url("report"), "uphold_hide", [first.pk], reason="广告")
+    assert set(comment.reports.values_list("status", flat=True)) == {"upheld"}
+
+
+def test_report_list_tells_each_reporters_upheld_and_dismissed_reports_apart(mod_client, mod):
+    reporter = MemberFactory()
+    comments = published(4)
+    for comment in comments:
+        Report.objects.create(comment=comment, reporter=reporter, reason="spam")
+    for comment, upheld in zip(comments[:3], (True, True, False), strict=True):
+        moderation.reports_resolve(moderator=mod, comment=comment, upheld=upheld, reason="看过")
+    response = mod_client.get(admin_url("report"), {"status__exact": "open"})
+    (row,) = response.context["cl"].result_list
+    assert (row.reporter_upheld, row.reporter_dismissed) == (2, 1)
+
+
+def test_reports_cannot_be_edited_or_deleted_in_the_admin(superuser_client):
+    reported = report(published(1)[0])
+    url = admin_url("report", "change", reported.pk)
+    assert superuser_client.post(url, {"status": "dismissed"}).status_code == 403
+    assert superuser_client.post(admin_url("report", "delete", reported.pk)).status_code == 403
+    assert Report.objects.get().status == Report.Status.OPEN
+
+
+# The audit trail.
+
+
+@pytest.fixture
+def audit_record(mod) -> ModerationAction:
+    return moderation.comment_moderate(
+        moderator=mod, comment=published(1)[0], action="hide", reason="原因"
+    )
+
+
+def test_audit_record_cannot_be_changed_even_by_a_superuser(superuser_client, audit_record):
+    url = admin_url("moderationaction", "change", audit_record.pk)
+    assert superuser_client.get(url).status_code == 200
+    response = superuser_client.post(url, {"reason": "改掉", "kind": "publish"})
+    assert response.status_code == 403
+    audit_record.refresh_from_db()
+    assert audit_record.reason == "原因"
+
+
+def test_audit_record_cannot_be_deleted_even_by_a_superuser(superuser_client, audit_record):
+    url = admin_url("moderationaction", "delete", audit_record.pk)
+    assert superuser_client.get(url).status_code == 403
+    assert superuser_client.post(url, {"post": "yes"}).status_code == 403
+    assert ModerationAction.objects.filter(pk=audit_record.pk).exists()
+
+
+def test_audit_trail_offers_no_add_and_no_bulk_actions(superuser_client, audit_record):
+    assert superuser_client.get(admin_url("moderationaction", "add")).status_code == 403
+    response = superuser_client.get(admin_url("moderationaction"))
+    assert response.status_code == 200
+    assert response.context["action_form"] is None
+    delete = {"action": "delete_selected", ACTION_CHECKBOX_NAME: [audit_record.pk], "post": "yes"}
+    superuser_client.post(admin_url("moderationaction"), delete)
+    assert ModerationAction.objects.filter(pk=audit_record.pk).exists()
+
+
+def test_moderator_reads_the_audit_trail(mod_client, audit_record):
+    response = mod_client.get(admin_url("moderationaction"))
+    assert [a.pk for a in response.context["cl"].result_list] == [audit_record.pk]
+
+
+# Members.
+
+
+def test_suspending_a_member_for_seven_days_is_recorded(mod_client, mod):
+    member = MemberFactory()
+    url = admin_url("member")
+    assert REASON_PAGE in templates(choose_action(mod_client, url, "suspend_7d", [member.pk]))
+    confirm_action(mod_client, url, "suspend_7d", [member.pk], reason="人身攻击")
+    member.refresh_from_db()
+    assert member.is_suspended and not member.is_banned
+    left = member.suspended_until - timezone.now()
+    assert timedelta(days=6, hours=23) < left <= timedelta(days=7)
+    log = ModerationAction.objects.get()
+    assert (log.kind, log.actor, log.member, log.reason) == ("suspend", mod, member, "人身攻击")
+
+
+def test_suspension_requires_a_reason(mod_client):
+    member = MemberFactory()
+    response = confirm_action(mod_client, admin_url("member"), "suspend_1d", [member.pk])
+    assert response.context["form"].errors["reason"]
+    member.refresh_from_db()
+    assert not member.is_suspended
+
+
+def test_banning_a_member_is_recorded(mod_client):
+    member = MemberFactory()
+    confirm_action(mod_client, admin_url("member"), "ban", [member.pk], reason="广告号")
+    member.refresh_from_db()
+    assert member.is_banned
+    assert member.suspension_reason == "广告号"
+    assert ModerationAction.objects.get().kind == ModerationAction.Kind.BAN
+
+
+def test_lifting_a_suspension_is_recorded(mod_client, mod):
+    member = MemberFactory()
+    moderation.member_suspend(moderator=mod, member=member, until=None, reason="误封")
+    confirm_action(mod_client, admin_url("member"), "unsuspend", [member.pk], reason="申诉成功")
+    member.refresh_from_db()
+    assert not member.is_suspended
+    assert ModerationAction.objects.filter(kind="unsuspend", reason="申诉成功").count() == 1
+
+
+def test_hiding_all_of_a_members_content_is_one_recorded_action(mod_client):
+    member = MemberFactory()
+    published(3, member=member)
+    published(1)
+    confirm_action(mod_client, admin_url("member"), "hide_all", [member.pk], reason="灌水")
+    assert set(member.comments.values_list("status", flat=True)) == {Comment.Status.HIDDEN}
+    assert Comment.objects.filter(status=Comment.Status.PUBLISHED).count() == 1
+    log = ModerationAction.objects.get()
+    assert (log.kind, log.member, log.status_after) == ("hide-all", member, "3 hidden")
+
+
+def test_linking_a_member_to_a_site_account_is_recorded(mod_client):
+    imported = MemberFactory(display_name="老读者")
+    user = UserFactory(username="laoduzhe")
+    url = admin_url("member")
+    asked = choose_action(mod_client, url, "link_account", [imported.pk])
+    assert "username" in asked.context["form"].fields
+    confirm_action(mod_client, url, "link_account", [imported.pk], username="laoduzhe")
+    imported.refresh_from_db()
+    assert imported.user == user
+    assert ModerationAction.objects.get().status_after == "account laoduzhe"
+
+
+def test_linking_to_an_unknown_username_asks_again(mod_client):
+    imported = MemberFactory()
+    response = confirm_action(
+        mod_client, admin_url("member"), "link_account", [imported.pk], username="nobody"
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"]
+    assert Member.objects.get(pk=imported.pk).user is None
+
+
+def test_linking_a_member_already_linked_elsewhere_shows_the_error(mod_client):
+    linked = MemberFactory(user=UserFactory())
+    UserFactory(username="someone")
+    response = confirm_action(
+        mod_client, admin_url("member"), "link_account", [linked.pk], username="someone"
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert not ModerationAction.objects.exists()
+
+
+def test_member_list_filters_by_standing(mod_client, mod):
+    active, suspended, banned = MemberFactory.create_batch(3)
+    until = timezone.now() + timedelta(days=1)
+    moderation.member_suspend(moderator=mod, member=suspended, until=until, reason="x")
+    moderation.member_suspend(moderator=mod, member=banned, until=None, reason="x")
+    url = admin_url("member")
+    for standing, member in (("active", active), ("suspended", suspended), ("banned", banned)):
+        response = mod_client.get(url, {"standing": standing})
+        assert [m.pk for m in response.context["cl"].result_list] == [member.pk]
+
+
+def test_member_list_filters_by_account_and_teaching(mod_client):
+    course = CourseFactory()
+    imported = MemberFactory()
+    with_account = MemberFactory(user=UserFactory())
+    teacher = MemberFactory()
+    teacher.courses_taught.add(course, CourseFactory())
+    url = admin_url("member")
+
+    def shown(**params) -> set[int]:
+        return {m.pk for m in mod_client.get(url, params).context["cl"].result_list}
+
+    assert shown(has_account="yes") == {with_account.pk}
+    assert shown(has_account="no") == {imported.pk, teacher.pk}
+    assert shown(teaches="yes") == {teacher.pk}
+    assert shown(teaches="no") == {imported.pk, with_account.pk}
+
+
+def test_member_list_links_to_the_members_comments(mod_client):
+    member = MemberFactory()
+    published(2, member=member)
+    published(1)
+    response = mod_client.get(admin_url("member"))
+    (row,) = (m for m in response.context["cl"].result_list if m.pk == member.pk)
+    assert row.comment_count == 2
+    link = f"{admin_url('comment')}?member__id__exact={member.pk}"
+    assert link in response.content.decode()
+    comments = mod_client.get(link).context["cl"].result_list
+    assert {c.member_id for c in comments} == {member.pk}
+    assert len(comments) == 2
+
+
+def test_making_a_member_teach_a_course(mod_client):
+    member = MemberFactory(display_name="老师")
+    course = CourseFactory()
+    response = mod_client.post(
+        admin_url("member", "change", member.pk),
+        {
+            "display_name": "老师",
+            "avatar_url": "",
+            "courses_taught": [course.pk],
+            "moderation_actions-TOTAL_FORMS": 0,
+            "moderation_actions-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302
+    assert list(member.courses_taught.all()) == [course]
+
+
+# Lessons.
+
+
+def test_rerender_action_renders_a_lessons_body_again(superuser_client):
+    lesson = LessonFactory(body_markdown="## 小结\n\n**重点**")
+    Lesson.objects.filter(pk=lesson.pk).update(body_html="<p>stale</p>")
+    url = admin_url("lesson", app="lessons")
+    response = superuser_client.post(
+        url, {"action": "rerender", ACTION_CHECKBOX_NAME: [lesson.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    lesson.refresh_from_db()
+    assert "<strong>重点</strong>" in lesson.body_html
+    assert "stale" not in lesson.body_html
+
+
+def test_saving_an_edited_lesson_body_renders_it(superuser_client):
+    lesson = LessonFactory()
+    response = superuser_client.post(
+        admin_url("lesson", "change", lesson.pk, app="lessons"),
+        {
+            "course": lesson.course_id,
+            "title": lesson.title,
+            "slug": lesson.slug,
+            "number": lesson.number,
+            "position": lesson.position,
+            "body_markdown": "新的 *正文*",
+        },
+    )
+    assert response.status_code == 302
+    lesson.refresh_from_db()
+    assert "<em>正文</em>" in lesson.body_html
+
+
+def test_course_list_sums_its_lessons_comment_counts(superuser_client):
+    course = CourseFactory()
+    LessonFactory(course=course, comment_count=3)
+    LessonFactory(course=course, comment_count=4)
+    response = superuser_client.get(admin_url("course", app="lessons"))
+    (row,) = response.context["cl"].result_list
+    assert (row.lesson_total, row.comment_total) == (2, 7)
+    assert course.get_absolute_url() in response.content.decode()
