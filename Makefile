@@ -28,6 +28,8 @@ help:
 	@echo "make test           run the whole test suite on SQLite, then on PostgreSQL"
 	@echo "make lint           ruff, Django checks, migrations check"
 	@echo "make messages       update and compile the translation catalogues"
+	@echo "make bench          measure speed against nginx, Django's floor and django-comments-xtd"
+	@echo "make bench-quick    the same, short: 2 rounds of 1 s (also: make bench QUICK=1)"
 
 $(PY):
 	@python=$$($(find_python)) || { \
@@ -58,7 +60,10 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()' "$(TEST_DATABASE_URL)" 2>/dev/null; then \
-	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) && \
+	  echo "== PostgreSQL restart under load (stops the server for a few seconds) ==" && \
+	  LESSON_FORUM_PG_RESTART=1 TEST_DATABASE_URL="$(TEST_DATABASE_URL)" \
+	    $(PY) -m pytest -q -s tests/reliability/test_pg_restart.py; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "error: PostgreSQL at $(TEST_DATABASE_URL) does not answer (required in CI)" >&2; exit 1; \
 	else \
@@ -76,3 +81,32 @@ lint: install
 messages: install
 	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'tests/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+# The benchmark (bench/run.py): writes docs/performance.md; ARGS passes options through, e.g.
+# ARGS="--rounds 7 --python-client". The short version is `make bench-quick`,
+# `make bench QUICK=1` or `make bench -- --quick`: GNU make refuses a bare `make bench --quick`
+# as an unknown option of its own before it reads this file; after `--`, `--quick` arrives as
+# a goal, which is passed on to bench/run.py and otherwise ignored.
+BENCH_FLAGS := $(filter --%,$(MAKECMDGOALS))
+QUICK ?=
+
+.PHONY: bench
+bench: install
+	$(PY) bench/run.py $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_FLAGS) $(ARGS)
+
+.PHONY: bench-quick
+bench-quick: install
+	$(PY) bench/run.py --quick $(ARGS)
+
+ifneq ($(BENCH_FLAGS),)
+.PHONY: $(BENCH_FLAGS)
+$(BENCH_FLAGS):
+	@:
+endif
+
+# Not part of `make test`: every vector of ../shared/security through the browser harness
+# (the suite's own run takes a 1,000-vector sample), and the browser-free gate with it.
+.PHONY: security-full
+security-full: install
+	@echo "== XSS: the whole corpus through the browser harness and the browser-free gate =="
+	XSS_FULL=1 $(PY) -m pytest tests/browser/test_xss_browser.py tests/security $(PYTEST_ARGS)

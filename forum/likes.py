@@ -15,6 +15,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from forum import activity
 from forum.models import Comment, CommentLike, LessonLike, Member
 from forum.moderation import participation_check
 from lessons.models import Lesson
@@ -34,6 +35,7 @@ def like_add(*, member: Member, comment: Comment) -> bool:
     _likeable(member, comment)
     _like, created = CommentLike.objects.get_or_create(member=member, comment=comment)
     if created:
+        activity.comment_changed(comment)
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
     return created
 
@@ -43,6 +45,7 @@ def like_remove(*, member: Member, comment: Comment) -> bool:
     """Take a like back; False when there was none."""
     deleted, _rows = CommentLike.objects.filter(member=member, comment=comment).delete()
     if deleted:
+        activity.comment_changed(comment)
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
     return bool(deleted)
 
@@ -53,6 +56,7 @@ def lesson_like_add(*, member: Member, lesson: Lesson) -> bool:
     _like, created = LessonLike.objects.get_or_create(member=member, lesson=lesson)
     if created:
         Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") + 1)
+        activity.discussion_changed(lesson_id=lesson.pk)
     return created
 
 
@@ -61,6 +65,7 @@ def lesson_like_remove(*, member: Member, lesson: Lesson) -> bool:
     deleted, _rows = LessonLike.objects.filter(member=member, lesson=lesson).delete()
     if deleted:
         Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") - 1)
+        activity.discussion_changed(lesson_id=lesson.pk)
     return bool(deleted)
 
 
@@ -103,6 +108,11 @@ def _expected_counters() -> dict[str, tuple[models.QuerySet, str, models.Express
             Lesson.objects.all(),
             "comment_count",
             _count(lesson_comments, "lesson"),
+        ),
+        "lesson threads": (
+            Lesson.objects.all(),
+            "thread_count",
+            _count(lesson_comments.filter(parent__isnull=True), "lesson"),
         ),
         "lesson likes": (
             Lesson.objects.all(),

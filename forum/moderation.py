@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from forum import activity
 from forum.models import Comment, Member, ModerationAction, Report
 from lessons.models import Lesson
 
@@ -74,30 +75,43 @@ def counts(status: str, deleted_at: datetime | None) -> bool:
 
 def status_set(comment: Comment, status: str) -> None:
     """Change a comment's status, moving the counters when it enters or leaves the count."""
+    activity.comment_changed(comment)
     was_counted = counts(comment.status, comment.deleted_at)
     comment.status = status
     comment.save(update_fields=["status"])
     delta = int(counts(status, comment.deleted_at)) - int(was_counted)
     if delta:
-        Lesson.objects.filter(pk=comment.lesson_id).update(comment_count=F("comment_count") + delta)
-        if comment.parent_id:
-            Comment.objects.filter(pk=comment.parent_id).update(
-                reply_count=F("reply_count") + delta
-            )
+        activity.counters_move(comment, delta)
 
 
 @transaction.atomic
 def comment_moderate(
     *, moderator: AbstractBaseUser, comment: Comment, action: str, reason: str = ""
-) -> ModerationAction:
-    """Publish, hide, mark as spam, remove, restore, (un)feature or (un)pin a comment."""
+) -> ModerationAction | None:
+    """Publish, hide, mark as spam, remove, restore, (un)feature or (un)pin a comment.
+
+    Returns None, recording nothing, when the comment is already in that state. Hiding,
+    marking as spam or removing a reported comment also closes its open reports as upheld.
+    """
+    activity.comment_changed(comment)  # locks the lesson first, as every write does
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     if action in STATUS_FOR:
         before = comment.status
+        if before == STATUS_FOR[action]:
+            return None
         status_set(comment, STATUS_FOR[action])
         after = comment.status
+        if after != Status.PUBLISHED:
+            comment.reports.filter(status=Report.Status.OPEN).update(
+                status=Report.Status.UPHELD,
+                resolved_by=moderator,
+                resolved_at=timezone.now(),
+                resolution_note=(reason or Kind(action).label)[:500],
+            )
     elif action in FLAG_FOR:
         field, value = FLAG_FOR[action]
+        if getattr(comment, field) == value:
+            return None
         before = f"{field}={getattr(comment, field)}"
         setattr(comment, field, value)
         stamp = field.replace("is_", "") + "_at"
@@ -122,11 +136,12 @@ def comment_moderate(
 def comments_moderate(
     *, moderator: AbstractBaseUser, comments: Iterable[Comment], action: str, reason: str = ""
 ) -> list[ModerationAction]:
-    """The admin's bulk actions: the same action on each comment, each one recorded."""
-    return [
+    """The admin's bulk actions: the same action on each comment, each change recorded."""
+    done = (
         comment_moderate(moderator=moderator, comment=c, action=action, reason=reason)
         for c in comments
-    ]
+    )
+    return [record for record in done if record is not None]
 
 
 def participation_check(member: Member) -> None:
@@ -170,6 +185,7 @@ def report_create(*, reporter: Member, comment: Comment, reason: str, text: str 
         raise ValidationError(_("Choose a reason."), code="reason")
     if comment.member_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
+    activity.comment_changed(comment)  # locks the lesson first, as every write does
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     try:
         with transaction.atomic():
@@ -197,6 +213,7 @@ def reports_resolve(
     """Close a comment's open reports. Upheld: hide or remove the comment (`outcome`);
     dismissed: keep it, and publish it again if the reports had hidden it. Returns how many
     reports were closed."""
+    activity.comment_changed(comment)  # locks the lesson first, as every write does
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     open_reports = comment.reports.filter(status=Report.Status.OPEN)
     closed = open_reports.update(
@@ -289,7 +306,7 @@ def member_unsuspend(
 @transaction.atomic
 def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str = "") -> int:
     """Hide every published comment of a member, as one recorded action. Returns the count."""
-    comments = list(member.comments.select_for_update().filter(status=Status.PUBLISHED))
+    comments = list(member.comments.filter(status=Status.PUBLISHED).order_by("lesson", "pk"))
     for comment in comments:
         status_set(comment, Status.HIDDEN)
     _record(
@@ -332,6 +349,7 @@ def member_link_account(
         existing.delete()
     member.user = user
     member.save(update_fields=["user"])
+    activity.generation_bump()
     _record(
         actor=moderator,
         kind=Kind.LINK_ACCOUNT,

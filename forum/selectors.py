@@ -76,8 +76,10 @@ def thread_for(
     sort: str = DEFAULT_SORT,
     page: int = 1,
     per_page: int | None = None,
+    with_replies: bool = True,
 ) -> ThreadPage:
-    """One page of a lesson's top-level comments with all their replies, in three queries."""
+    """One page of a lesson's top-level comments with all their replies, in three queries.
+    Without `with_replies` the caller brings the replies (see forum.thread_cache)."""
     per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
     top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).visible_to(viewer).top_level()
     start = (page - 1) * per_page
@@ -85,9 +87,15 @@ def thread_for(
     roots = list(window)
     has_next = len(roots) > per_page
     roots = roots[:per_page]
+    replies = attach_replies(roots, viewer) if with_replies else []
+    return ThreadPage(roots, [*roots, *replies], sort, page, has_next, lesson.thread_count)
+
+
+def attach_replies(roots: list[Comment], viewer: Member | None) -> list[Comment]:
+    """Fetch the replies of `roots` in one query and hang them into the tree; returns them."""
     replies = _visible_replies(roots, viewer) if roots else []
     _attach_replies(roots, replies)
-    return ThreadPage(roots, [*roots, *replies], sort, page, has_next, top_level.count())
+    return replies
 
 
 def thread_of(comment: Comment, viewer: Member | None = None) -> tuple[Comment, list[Comment]]:

@@ -6,11 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from forum import moderation
+from forum import activity, moderation
 from forum.models import Comment, CommentRevision, CourseModeration, Member
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
@@ -75,12 +74,6 @@ def clean_body(body: str) -> str:
     return body.strip("\n")
 
 
-def _bump_counters(comment: Comment, delta: int) -> None:
-    Lesson.objects.filter(pk=comment.lesson_id).update(comment_count=F("comment_count") + delta)
-    if comment.parent_id:
-        Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
-
-
 @transaction.atomic
 def comment_post(
     *, author: Member, lesson: Lesson, body: str, parent: Comment | None = None
@@ -104,8 +97,9 @@ def comment_post(
         is_author_reply=parent is not None and is_teacher(author, lesson),
         status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
     )
+    activity.comment_changed(comment)
     if comment.status == Comment.Status.PUBLISHED:
-        _bump_counters(comment, +1)
+        activity.counters_move(comment, +1)
     return comment
 
 
@@ -124,6 +118,7 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
     body = clean_body(body)
     if body == comment.body:
         return comment
+    activity.comment_changed(comment)
     CommentRevision.objects.create(
         comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
     )
@@ -138,10 +133,11 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
 def comment_delete(*, member: Member, comment: Comment) -> Comment:
     """Soft-delete your own comment: its replies stay readable under a placeholder."""
     _own(member, comment)
+    activity.comment_changed(comment)
     comment.deleted_at = timezone.now()
     comment.save(update_fields=["deleted_at"])
     if comment.status == Comment.Status.PUBLISHED:
-        _bump_counters(comment, -1)
+        activity.counters_move(comment, -1)
     return comment
 
 

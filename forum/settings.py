@@ -7,6 +7,7 @@ The README lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -116,6 +117,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "forum.middleware.HtmxPermissionDeniedMiddleware",
+    "forum.middleware.DatabaseUnavailableMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -272,3 +274,80 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# ---------------------------------------------------------------------------------------------
+# Abuse limits (forum/ratelimit.py) and the client's address behind a proxy.
+# Each action has windows "N/period/scope": at most N requests per period (s, m, h or d, with an
+# optional count: 10m) per member or per client IP. They are counted in the cache, so with
+# REDIS_URL every worker and app server counts the same hits. FORUM_RATE_LIMIT_SCALE multiplies
+# every N; 0 turns these limits and allauth's off, which only a benchmark or load test should do.
+
+
+def parse_rate_limits(text: str) -> list[tuple[int, int, str]]:
+    """`5/m/member,30/h/member,20/m/ip` → [(5, 60, "member"), (30, 3600, "member"), …]."""
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    limits = []
+    for item in text.split(","):
+        amount, period, scope = item.strip().split("/")
+        count = int(period[:-1] or 1)  # "m" is one minute, "10m" ten
+        if (
+            period[-1:] not in seconds
+            or scope not in {"member", "ip"}
+            or min(int(amount), count) < 1
+        ):
+            raise ValueError(item)
+        limits.append((int(amount), count * seconds[period[-1]], scope))
+    # One counter per (period, scope): two windows of the same length would count twice.
+    if len({(period, scope) for _amount, period, scope in limits}) != len(limits):
+        raise ValueError(f"{text}: two windows of the same length and scope")
+    return limits
+
+
+def env_rate_limits(name: str, default: str) -> list[tuple[int, int, str]]:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        return parse_rate_limits(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must look like 5/m/member,30/h/member,20/m/ip, not {value!r}"
+        ) from None
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name, [])]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+def env_scale(name: str) -> float:
+    value = os.environ.get(name, "").strip() or "1"
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = -1.0
+    if not 0 <= scale <= 1000:  # also refuses nan and inf
+        raise ImproperlyConfigured(f"{name} must be a number such as 1, 2, 0.5 or 0, not {value!r}")
+    return scale
+
+
+FORUM_RATE_LIMIT_SCALE = env_scale("FORUM_RATE_LIMIT_SCALE")
+# A member writes a comment in a minute or more; an IP may be a school or office behind one
+# NAT, so its limits are looser and mostly stop one host driving many accounts.
+FORUM_RATE_LIMITS = {
+    "post": env_rate_limits("FORUM_RATE_LIMIT_POST", "5/m/member,30/h/member,30/m/ip,300/h/ip"),
+    "reply": env_rate_limits("FORUM_RATE_LIMIT_REPLY", "10/m/member,60/h/member,60/m/ip,600/h/ip"),
+    "like": env_rate_limits("FORUM_RATE_LIMIT_LIKE", "30/m/member,300/h/member,120/m/ip,1200/h/ip"),
+    "report": env_rate_limits("FORUM_RATE_LIMIT_REPORT", "5/m/member,20/h/member,20/m/ip,100/h/ip"),
+}
+if FORUM_RATE_LIMIT_SCALE == 0:
+    ACCOUNT_RATE_LIMITS = False
+# Requests from these addresses (IPs or CIDRs, e.g. the load balancer) are read through
+# X-Forwarded-For: the client is the right-most address there that is not one of them. Empty,
+# X-Forwarded-For is ignored, so a client cannot choose its own rate-limit bucket.
+FORUM_TRUSTED_PROXIES = env_networks("FORUM_TRUSTED_PROXIES")
+# allauth's login/sign-up/reset limits see the same client address as ours.
+ACCOUNT_ADAPTER = "forum.ratelimit.AccountAdapter"
+# A password reset for an address without an account sends nothing (the page looks the same),
+# so the form cannot be used to mail strangers.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False

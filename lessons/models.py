@@ -55,7 +55,15 @@ class Lesson(models.Model):
     source_ref = models.CharField(_("source"), max_length=1000, blank=True)
     source_digest = models.CharField(_("source digest"), max_length=64, blank=True)
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
+    thread_count = models.PositiveIntegerField(_("top-level comments"), default=0, editable=False)
     like_count = models.PositiveIntegerField(_("likes"), default=0, editable=False)
+    activity_at = models.DateTimeField(
+        _("last discussion change"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Moves with every change below the lesson: it keys the page's caching."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

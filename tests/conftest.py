@@ -16,3 +16,11 @@ def member_client(member) -> Client:
     client = Client()
     client.force_login(member)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: rolled-back tests can reuse row ids."""
+    from django.core.cache import cache
+
+    cache.clear()

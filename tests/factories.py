@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
+from forum.activity import counters_move
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson
 from lessons.rendering import render_plain_text
@@ -54,8 +55,17 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
 
 class CommentFactory(factory.django.DjangoModelFactory):
+    """A comment, with the counters that count it moved as the services would."""
+
     class Meta:
         model = Comment
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Comment:
+        comment = super()._create(model_class, *args, **kwargs)
+        if comment.status == Comment.Status.PUBLISHED and comment.deleted_at is None:
+            counters_move(comment, +1)
+        return comment
 
     lesson = factory.SubFactory(LessonFactory)
     member = factory.SubFactory(MemberFactory)

@@ -16,6 +16,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+else:
+    # One test database per run, so that runs on the same server never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_lessonforum_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
@@ -25,3 +28,4 @@ STORAGES = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ACCOUNT_RATE_LIMITS = False
+FORUM_RATE_LIMIT_SCALE = 0  # tests that check the limits turn them on themselves

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 
+from forum import activity
 from forum.importing.source import SourceComment, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
@@ -141,9 +142,13 @@ def lesson_import(
 
     result = ImportResult(lesson, outcome, warnings=list(page.warnings))
     _import_comments(lesson, page, teacher, result)
-    lesson.comment_count = Comment.objects.for_lesson(lesson).counted().count()
+    counted = Comment.objects.for_lesson(lesson).counted()
     # Not lesson.save(): that renders the article again, which is most of an import's time.
-    Lesson.objects.filter(pk=lesson.pk).update(comment_count=lesson.comment_count)
+    Lesson.objects.filter(pk=lesson.pk).update(
+        comment_count=counted.count(), thread_count=counted.top_level().count()
+    )
+    roots = Comment.objects.for_lesson(lesson).top_level().values_list("pk", flat=True)
+    activity.discussion_changed(lesson_id=lesson.pk, root_ids=list(roots))
     return result
 
 

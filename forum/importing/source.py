@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARKDOWN = "markdown"
 GEEKTIME_HTML = "geektime-html"
+# Counts are stored in 32-bit integer columns (PostgreSQL's integer).
+MAX_COUNT = 2_147_483_647
 
 _NEWLINES = re.compile(r"\r\n?")
 _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
@@ -126,6 +128,17 @@ def _html_text(raw: str) -> str:
     return html.unescape(_TAG.sub("", _BR.sub("\n", raw)))
 
 
+def _whole_number(raw: str) -> int | None:
+    """`raw` as an int, or None if it is not a whole number."""
+    text = raw.strip()
+    if not _INT.fullmatch(text):
+        return None
+    # int() refuses over 4,300 digits; anything past 12 is out of every range here anyway.
+    if len(text.lstrip("-").lstrip("0")) > 12:
+        return -(10**12) if text.startswith("-") else 10**12
+    return int(text)
+
+
 def _snippet(raw: str) -> str:
     return repr(raw[:40] + ("…" if len(raw) > 40 else ""))
 
@@ -174,10 +187,13 @@ class _Parser:
 
     def markdown(self, header: re.Match[str]) -> SourcePage:
         body = self.article(0, header.start()).rstrip()
-        if not _INT.fullmatch(header[1].strip()):
+        declared = _whole_number(header[1])
+        if declared is None:
             reason = f"comment count {_snippet(header[1])} in the 精选留言 header is not a number"
             raise self.error(reason, header.start())
-        declared = int(header[1])
+        if abs(declared) > MAX_COUNT:
+            reason = f"comment count {_snippet(header[1])} in the 精选留言 header is out of range"
+            raise self.error(reason, header.start())
         opening = _LIST_OPEN.match(self.text, header.end())
         if opening:
             items = self.list_items(opening.end(), declared)
@@ -299,11 +315,14 @@ class _Parser:
         return "https://" + found[1]
 
     def number(self, raw: str, what: str, n: int, pos: int, minimum: int = -1) -> int:
-        if not _INT.fullmatch(raw.strip()):
+        value = _whole_number(raw)
+        if value is None:
             raise self.error(f"{what} {_snippet(raw)} is not a whole number", pos, n)
-        if int(raw) < minimum:
-            raise self.error(f"{what} {int(raw)} is below {minimum}", pos, n)
-        return int(raw)
+        if value < minimum:
+            raise self.error(f"{what} {_snippet(raw.strip())} is below {minimum}", pos, n)
+        if value > MAX_COUNT:
+            raise self.error(f"{what} {_snippet(raw.strip())} is too large", pos, n)
+        return value
 
     def date(self, raw: str, n: int, pos: int) -> tuple[datetime, bool]:
         found = _DATE.fullmatch(raw.strip())
@@ -311,7 +330,9 @@ class _Parser:
             year, month, day, hour, minute, second = (int(g or 0) for g in found.groups())
             try:
                 created = datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
-            except ValueError:
+                # Stored in UTC: 0001-01-01 in Shanghai is before the first datetime.
+                created.astimezone(UTC)
+            except (ValueError, OverflowError):
                 pass
             else:
                 return created, found[4] is not None

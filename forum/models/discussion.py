@@ -5,8 +5,10 @@ import zlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from lessons.models import Course, Lesson
@@ -193,6 +195,12 @@ class Comment(models.Model):
         _("date only"), default=False, help_text=_("The source gave a date without a time.")
     )
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    version = models.PositiveIntegerField(
+        _("thread version"),
+        default=0,
+        editable=False,
+        help_text=_("On a top-level comment: moves with every change in its thread (cache key)."),
+    )
     deleted_at = models.DateTimeField(
         _("deleted by its author at"),
         null=True,
@@ -216,16 +224,46 @@ class Comment(models.Model):
                 name="comment_unique_source_key",
             )
         ]
+        # One index per sort of a lesson's top-level comments (forum.selectors.SORTS), so a
+        # page is read in index order however many comments the lesson holds.
         indexes = [
             models.Index(
-                fields=["lesson", "parent", "status", "source_position"],
-                name="comment_lesson_thread",
+                "lesson",
+                F("is_pinned").desc(),
+                F("is_featured").desc(),
+                F("source_position").asc(),  # ascending puts NULLs last on PostgreSQL
+                F("created_at").desc(),
+                F("id").desc(),
+                condition=Q(parent__isnull=True, status="published"),
+                name="comment_top_featured",
+            ),
+            models.Index(
+                "lesson",
+                F("like_count").desc(),
+                F("created_at").desc(),
+                F("id").desc(),
+                condition=Q(parent__isnull=True, status="published"),
+                name="comment_top_hot",
+            ),
+            models.Index(
+                fields=["lesson", "created_at", "id"],
+                condition=Q(parent__isnull=True, status="published"),
+                name="comment_top_created",
             ),
             models.Index(fields=["lesson", "created_at"], name="comment_lesson_created"),
         ]
 
     def __str__(self) -> str:
         return self.body[:40]
+
+    def get_absolute_url(self) -> str:
+        return f"{self.url}#comment-{self.pk}"
+
+    @cached_property
+    def url(self) -> str:
+        """The permalink, `/comments/<id>/`; the comment's actions live below it (`reply/`,
+        `like/`, …), which templates append instead of reversing each URL per comment."""
+        return reverse("forum:comment", args=[self.pk])
 
     @property
     def is_deleted(self) -> bool:
@@ -254,6 +292,9 @@ class CommentRevision(models.Model):
 
     def __str__(self) -> str:
         return self.body[:40]
+
+    def get_absolute_url(self) -> str:
+        return f"{self.url}#comment-{self.pk}"
 
 
 class CommentLike(models.Model):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
-from forum import services
+from forum import page_cache, services, thread_cache
 from forum.models import Comment, LessonLike
+from forum.ratelimit import rate_limited
 from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of
 from forum.views.common import (
     comment_or_404,
@@ -34,10 +37,24 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
         )
     lesson = get_object_or_404(lessons, course__slug=course_slug, slug=lesson_slug)
+    anonymous = viewer is None and not list(messages.get_messages(request))
+    if anonymous:
+        version = page_cache.page_version(request, lesson)
+        not_modified = get_conditional_response(
+            request, etag=version.etag, last_modified=int(version.last_modified.timestamp())
+        )
+        if not_modified is not None:
+            return page_cache.headers(not_modified, version)
+        if hit := page_cache.cached(request, version):
+            return hit
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
-    threads = thread_for(lesson, viewer=viewer, sort=sort, page=page_number(request))
+    threads = thread_for(
+        lesson, viewer=viewer, sort=sort, page=page_number(request), with_replies=not anonymous
+    )
+    if anonymous:
+        thread_cache.render_cached(lesson, threads.comments)
     mark_liked(viewer, threads.everything)
     context = {"lesson": lesson, "threads": threads, **viewer_context(request, lesson)}
     template = "forum/lesson.html"
@@ -54,7 +71,10 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
         index = [slug for slug, _ in siblings].index(lesson.slug)
         context["previous_lesson"] = siblings[index - 1] if index > 0 else None
         context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
-    return render(request, template, context)
+    response = render(request, template, context)
+    if anonymous:
+        page_cache.store(response, request, version)
+    return response
 
 
 def thread_page(
@@ -103,6 +123,7 @@ def _comment_fragment(
 
 @require_POST
 @member_required
+@rate_limited("post")
 def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
     author = services.member_for(request.user)
@@ -152,6 +173,7 @@ def reply_form(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 
 @member_required
+@rate_limited("reply")
 def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
     parent = comment_or_404(request, comment_id)
     author = services.member_for(request.user)

@@ -8,12 +8,14 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
 
 from forum import likes, services
+from forum.ratelimit import rate_limited
 from forum.views.common import back_to, comment_or_404, member_required
 from lessons.models import Lesson
 
 
 @require_POST
 @member_required
+@rate_limited("like")
 def comment_like(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
     """`action` is like or unlike: two idempotent requests, never a blind toggle."""
     comment = comment_or_404(request, comment_id)
@@ -35,6 +37,7 @@ def comment_like(request: HttpRequest, comment_id: int, action: str) -> HttpResp
 
 @require_POST
 @member_required
+@rate_limited("like")
 def lesson_like(request: HttpRequest, lesson_id: int, action: str) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
     member = services.member_for(request.user)

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods
 
 from forum import moderation, services
 from forum.models import Report
+from forum.ratelimit import rate_limited
 from forum.views.common import comment_or_404, member_required
 from forum.views.discussion import thread_page
 
 
 @require_http_methods(["GET", "POST"])
 @member_required
+@rate_limited("report")
 def comment_report(request: HttpRequest, comment_id: int) -> HttpResponse:
     """GET: the report form (a fragment for htmx); POST: file the report."""
     comment = comment_or_404(request, comment_id)

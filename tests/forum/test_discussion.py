@@ -121,7 +121,7 @@ def test_reply_updates_parent_and_lesson_counters(member, lesson):
     lesson.refresh_from_db()
     assert (reply.root_id, reply.depth) == (parent.pk, 1)
     assert parent.reply_count == 1
-    assert lesson.comment_count == 1
+    assert lesson.comment_count == 2
 
 
 def test_teachers_reply_is_an_author_reply(lesson):
@@ -346,7 +346,7 @@ def test_lesson_page_queries_do_not_grow_with_comments(
         user = UserFactory()
         member_of(user)
         client.force_login(user)
-    expected = 11 if signed_in else 5
+    expected = 10 if signed_in else 4
     with django_assert_num_queries(expected):
         assert client.get(small.get_absolute_url()).status_code == 200
     with django_assert_num_queries(expected):
@@ -358,7 +358,7 @@ def test_reply_post_costs_a_bounded_number_of_queries(
 ):
     member_of(member)
     parent = CommentFactory()
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         member_client.post(reverse("forum:comment-reply", args=[parent.pk]), {"body": "好"}, **HTMX)
     assert Comment.objects.filter(parent=parent).count() == 1
 
@@ -393,3 +393,26 @@ def test_member_who_teaches_the_course_without_the_teacher_role_is_not_an_author
     parent = CommentFactory(lesson=lesson)
     reply = services.comment_post(author=member, lesson=lesson, parent=parent, body="冒充")
     assert not reply.is_author_reply
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "reply",
+        "edit",
+        "delete",
+        "likes",
+        "like",
+        "unlike",
+        "report",
+        "feature",
+        "unfeature",
+        "pin",
+        "unpin",
+    ],
+)
+def test_comment_action_urls_live_below_the_permalink(action):
+    """Templates build `{{ comment.url }}<action>/` instead of reversing each URL."""
+    comment = CommentFactory()
+    name = "comment-likers" if action == "likes" else f"comment-{action}"
+    assert reverse(f"forum:{name}", args=[comment.pk]) == f"{comment.url}{action}/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -256,3 +257,128 @@ def test_schemes_other_than_http_and_https_are_refused(url: str) -> None:
 def test_urls_with_credentials_are_refused(url: str) -> None:
     with pytest.raises(FetchError, match="URLs with credentials are refused"):
         check_url(url)
+
+
+# --- the overall deadline and the size limit ----------------------------------------------------
+
+
+@dataclass
+class DripServer:
+    """Answers every request with `head`, then `drip` one byte at a time, `interval` apart."""
+
+    port: int
+    head: bytes = b""
+    drip: bytes = b""
+    interval: float = 0.05
+
+    def url(self, path: str = "/01-一.md") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def drip_server() -> Iterator[DripServer]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    drip = DripServer(listener.getsockname()[1])
+
+    def serve(connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(2)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            try:
+                connection.sendall(drip.head)
+                for byte in drip.drip:
+                    if stop.wait(drip.interval):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return  # the client gave up: what the test wants
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield drip
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def fetch_time(url: str, timeout: float) -> tuple[FetchError, float]:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        fetch_url(url, timeout=timeout, allow_private=True)
+    return info.value, time.monotonic() - started
+
+
+def test_body_dripped_a_byte_at_a_time_hits_the_overall_deadline(drip_server: DripServer) -> None:
+    """Each byte comes well within a per-read timeout: only a deadline for the whole fetch helps."""
+    drip_server.head = b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n"
+    drip_server.drip = b"a" * 100_000
+    error, elapsed = fetch_time(drip_server.url(), timeout=0.5)
+    assert "timed out" in str(error)
+    assert 0.5 <= elapsed < 2
+
+
+def test_headers_dripped_a_byte_at_a_time_hit_the_overall_deadline(
+    drip_server: DripServer,
+) -> None:
+    drip_server.drip = b"HTTP/1.0 200 OK\r\n" + b"X-Slow: " + b"z" * 60_000
+    error, elapsed = fetch_time(drip_server.url(), timeout=0.5)
+    assert "timed out" in str(error)
+    assert elapsed < 2
+
+
+def test_deadline_covers_every_redirect(drip_server: DripServer) -> None:
+    """Five redirects, each answered just inside a per-read timeout, still share one deadline."""
+    drip_server.drip = b"HTTP/1.0 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n"
+    drip_server.interval = 0.01
+    error, elapsed = fetch_time(drip_server.url(), timeout=1.0)
+    assert "timed out" in str(error)
+    assert elapsed < 2.5
+
+
+def test_tls_handshake_that_never_finishes_times_out() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/01-一.md"
+        error, elapsed = fetch_time(url, timeout=0.3)
+    assert "timed out" in str(error)
+    assert elapsed < 2
+
+
+def test_chunked_body_is_cut_at_the_size_limit(page_server: PageServer) -> None:
+    chunk = b"400\r\n" + b"c" * 0x400 + b"\r\n"
+    page_server.routes["/chunked.md"] = Response(
+        chunk * 10 + b"0\r\n\r\n", headers={"Transfer-Encoding": "chunked"}, content_length=False
+    )
+    with pytest.raises(FetchError, match="more than the 5000-byte limit"):
+        fetch_url(page_server.url("/chunked.md"), max_bytes=5000, allow_private=True)
+
+
+def test_page_at_the_size_limit_is_fetched(page_server: PageServer) -> None:
+    page_server.routes["/exact.md"] = Response(b"e" * 5000, content_length=False)
+    assert fetch_url(page_server.url("/exact.md"), max_bytes=5000, allow_private=True) == (
+        b"e" * 5000
+    )
+
+
+@pytest.mark.django_db
+def test_command_timeout_is_an_overall_deadline(drip_server: DripServer) -> None:
+    drip_server.head = b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n"
+    drip_server.drip = b"a" * 100_000
+    started = time.monotonic()
+    run = run_import(drip_server.url(), "--allow-private", "--timeout", "0.5", "--course", "课程")
+    assert time.monotonic() - started < 2
+    assert run.error is not None
+    [line] = run.error_lines
+    assert "timed out" in line
+    assert set(row_counts().values()) == {0}

@@ -332,3 +332,22 @@ def test_a_teachers_inline_pin_is_recorded_too(client):
     client.post(reverse("forum:comment-pin", args=[comment.pk]), **HTMX)
     action = ModerationAction.objects.get(kind="pin")
     assert (action.actor, action.comment) == (teacher.user, comment)
+
+
+def test_an_action_that_changes_nothing_is_not_recorded():
+    comment = posted()
+    assert (
+        moderation.comment_moderate(moderator=moderator(), comment=comment, action="publish")
+        is None
+    )
+    assert not ModerationAction.objects.exists()
+
+
+def test_hiding_a_reported_comment_closes_its_reports_as_upheld():
+    comment = posted()
+    report(comment)
+    mod = moderator()
+    moderation.comment_moderate(moderator=mod, comment=comment, action="spam", reason="广告")
+    assert list(comment.reports.values_list("status", "resolved_by", "resolution_note")) == [
+        ("upheld", mod.pk, "广告")
+    ]

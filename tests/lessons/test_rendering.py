@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
@@ -506,28 +505,6 @@ def test_real_html_lesson_videos_become_links() -> None:
     assert "<style" not in html
     assert '<a href="https://media001.geekbang.org/customerTrans/' in html
     assert unsafe_constructs(html) == []
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "[" * 8000,
-        ">" * 10000,
-        "> " * 10000 + "x",
-        "\n".join(">" * depth + " x" for depth in range(1, 150)),
-        "*_" * 4000,
-        "![" * 4000,
-        "a**" * 3000,
-        "<div>" * 2000,
-        ("**粗** `code` [链](http://a.example) _斜_ https://b.example\n" * 100)[:5000],
-    ],
-    ids=lambda text: f"{text[:6]!r}x{len(text)}",
-)
-def test_pathological_input_renders_quickly(text: str) -> None:
-    for render in RENDERERS:
-        started = time.perf_counter()
-        render(text)
-        assert time.perf_counter() - started < 1.0, render.__name__
 
 
 def test_pygments_css_covers_light_and_dark_schemes() -> None:

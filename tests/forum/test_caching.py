@@ -1,0 +1,142 @@
+"""Cached pages and threads are never stale: every change shows on the next request."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.middleware.csrf import _unmask_cipher_token
+from django.test import Client
+
+from forum import likes, moderation, services
+from forum.models import Comment
+from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def thread():
+    lesson = LessonFactory()
+    root = services.comment_post(author=MemberFactory(), lesson=lesson, body="第一条")
+    return lesson, root
+
+
+def page(client, lesson, **headers) -> tuple[int, str]:
+    response = client.get(lesson.get_absolute_url(), **headers)
+    return response.status_code, response.content.decode()
+
+
+def test_anonymous_page_answers_a_conditional_request_with_304(client, thread):
+    lesson, _ = thread
+    first = client.get(lesson.get_absolute_url())
+    assert first["ETag"] and first["Last-Modified"]
+    again = client.get(lesson.get_absolute_url(), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    since = client.get(lesson.get_absolute_url(), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert since.status_code == 304
+
+
+def test_second_anonymous_view_is_served_from_the_cache_in_one_query(
+    client, thread, django_assert_num_queries
+):
+    lesson, _ = thread
+    client.get(lesson.get_absolute_url())
+    with django_assert_num_queries(1):  # the lesson, to know whether the page changed
+        client.get(lesson.get_absolute_url())
+
+
+def test_a_cached_page_gets_the_readers_own_csrf_token_and_a_fresh_nonce(thread):
+    lesson, _ = thread
+    first, second = Client(), Client()
+    first.get(lesson.get_absolute_url())
+    response = second.get(lesson.get_absolute_url())
+    html = response.content.decode()
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1]
+    assert f'nonce="{nonce}"' in html
+    assert "__lesson_forum" not in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    secret = second.cookies["csrftoken"].value
+    assert _unmask_cipher_token(token) == secret
+
+
+def test_threads_rendered_for_one_page_serve_another(client, thread, django_assert_num_queries):
+    lesson, _ = thread
+    client.get(lesson.get_absolute_url())
+    with django_assert_num_queries(3):  # lesson, lesson list, top-level comments: no replies
+        client.get(lesson.get_absolute_url() + "?sort=new")
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["like", "reply", "edit", "hide", "feature", "delete", "lesson like", "rename author"],
+)
+def test_cached_page_changes_on_the_next_request(client, thread, change):
+    lesson, root = thread
+    _, before = page(client, lesson)
+    etag = client.get(lesson.get_absolute_url())["ETag"]
+    if change == "like":
+        likes.like_add(member=MemberFactory(), comment=root)
+        expected = "data-like-count>1<"
+    elif change == "reply":
+        services.comment_post(author=MemberFactory(), lesson=lesson, parent=root, body="新回复")
+        expected = "新回复"
+    elif change == "edit":
+        services.comment_edit(member=root.member, comment=root, body="改过了")
+        expected = "改过了"
+    elif change == "hide":
+        moderation.comment_moderate(moderator=moderator(), comment=root, action="hide")
+        expected = "还没有留言"
+    elif change == "feature":
+        moderation.comment_moderate(moderator=moderator(), comment=root, action="feature")
+        expected = 'data-badge="featured"'
+    elif change == "delete":
+        services.comment_delete(member=root.member, comment=root)
+        expected = "还没有留言"
+    elif change == "lesson like":
+        likes.lesson_like_add(member=MemberFactory(), lesson=lesson)
+        expected = "有帮助 <span data-like-count>1</span>"
+    else:
+        root.member.display_name = "改名的读者"
+        root.member.save()
+        expected = "改名的读者"
+    assert expected not in before
+    response = client.get(lesson.get_absolute_url(), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+
+
+def test_re_import_shows_on_the_next_request(client, tmp_path):
+    seed = next(__import__("pathlib").Path("forum/seed").rglob("*.md"))
+    call_command("import_lesson", str(seed), stdout=io.StringIO())
+    comment = Comment.objects.get(source_position=2)
+    lesson = comment.lesson
+    client.get(lesson.get_absolute_url())
+    newer = tmp_path / seed.parent.name / seed.name
+    newer.parent.mkdir()
+    newer.write_text(seed.read_text().replace("👍（6）", "👍（60）"), encoding="utf-8")
+    call_command("import_lesson", str(newer), stdout=io.StringIO())
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    card = html[html.index(f'id="comment-{comment.pk}"') :].split("</article>")[0]
+    assert "data-like-count>60<" in card
+
+
+def test_signed_in_pages_show_the_members_own_likes_and_are_not_cached(client, thread):
+    lesson, root = thread
+    client.get(lesson.get_absolute_url())
+    user = UserFactory()
+    likes.like_add(member=services.member_for(user), comment=root)
+    client.force_login(user)
+    response = client.get(lesson.get_absolute_url())
+    assert "ETag" not in response
+    card = response.content.decode().split(f'id="comment-{root.pk}"')[1].split("</article>")[0]
+    assert 'aria-pressed="true"' in card
+
+
+def test_language_has_its_own_cached_threads(client, thread):
+    lesson, _ = thread
+    assert "登录后回复" in page(client, lesson)[1]
+    client.cookies["django_language"] = "en"
+    assert "Log in to reply" in page(client, lesson)[1]
