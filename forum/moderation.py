@@ -185,6 +185,8 @@ def report_create(*, reporter: Member, comment: Comment, reason: str, text: str 
         raise ValidationError(_("Choose a reason."), code="reason")
     if comment.member_id == reporter.pk:
         raise ValidationError(_("You cannot report your own comment."), code="own")
+    if comment.is_deleted:
+        raise ValidationError(_("This comment was deleted."), code="deleted")
     activity.comment_changed(comment)  # locks the lesson first, as every write does
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     try:

@@ -30,14 +30,14 @@ def _text(value: str) -> str:
 def _exported_comments(lesson: Lesson) -> list[Comment]:
     comments = list(
         Comment.objects.for_lesson(lesson)
-        .published()
+        .counted()
         .top_level()
         .in_featured_order()
         .select_related("member")
     )
     replies = (
         Comment.objects.for_lesson(lesson)
-        .published()
+        .counted()
         .filter(parent__in=comments)
         .filter(Q(is_author_reply=True) | ~Q(author_reply_label=""))
         .order_by("created_at", "pk")

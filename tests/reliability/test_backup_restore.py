@@ -307,7 +307,7 @@ def test_export_all_imported_into_a_fresh_database_reproduces_lessons_and_commen
         "洞察本质：从工程学角度看ChatGPT为什么会崛起",
         "第二讲",
     ]
-    # Deleted comments should stay deleted (see the xfail below): compare what was not deleted.
+    # Deleted comments are not exported (see the next test): compare what was not deleted.
     for lesson in original:
         deleted = [c for c in lesson["comments"] if c[4]]
         lesson["comments"] = [c for c in lesson["comments"] if not c[4]]
@@ -320,11 +320,6 @@ def test_export_all_imported_into_a_fresh_database_reproduces_lessons_and_commen
     assert imported[1]["comments"][0][5] == ["答案"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export_lesson writes soft-deleted comments (published().top_level() without "
-    "deleted_at=None), so an export/import round trip brings them back",
-)
 def test_export_leaves_out_deleted_comments(seeded: Manage, tmp_path: Path) -> None:
     export = tmp_path / "export"
     seeded("export_lesson", "--all", f"--output={export}")

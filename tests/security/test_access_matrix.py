@@ -349,15 +349,15 @@ MATRIX = {
         moderator       302 302 404 302 302 404
         superuser       302 302 404 302 302 404
     """,
-    # 400: the form again, saying one cannot report one's own comment.
+    # 400: the form again, saying one cannot report one's own (or a deleted) comment.
     "report": """
         anonymous       302 302 302 302 302 302
-        member          400 302 404 302 400 404
+        member          400 302 404 400 400 404
         suspended       403 403 404 403 403 404
-        teacher         400 302 404 302 400 404
-        other-teacher   400 302 404 302 400 404
-        moderator       400 302 404 302 400 404
-        superuser       400 302 404 302 400 404
+        teacher         400 302 404 400 400 404
+        other-teacher   400 302 404 400 400 404
+        moderator       400 302 404 400 400 404
+        superuser       400 302 404 400 400 404
     """,
     "feature": """
         anonymous       302 302 302 302 302 302
