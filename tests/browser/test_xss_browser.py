@@ -362,7 +362,12 @@ def test_no_vector_fires_in_the_project_pages_and_the_raw_control_does(
     built = time.monotonic()
 
     project, control = Run(), Run()
-    for url in [*comments, *articles]:
+    shown = 0
+    for url in comments:
+        load_and_provoke(hooked, url, project)
+        shown += hooked.locator("[data-comment-body]").count()
+    assert shown == len(vectors)  # every comment was on a page, none lost to paging
+    for url in articles:
         load_and_provoke(hooked, url, project)
     browsed = time.monotonic()
     for url in controls:
