@@ -5,19 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
 
 from forum.models import Comment, CommentQuerySet, Member
+from forum.models.discussion import FEATURED_ORDER
 from lessons.models import Lesson
 
 SORTS = {
-    "featured": (
-        "-is_pinned",
-        "-is_featured",
-        F("source_position").asc(nulls_last=True),
-        "-created_at",
-        "-pk",
-    ),
+    "featured": FEATURED_ORDER,
     "hot": ("-like_count", "-created_at", "-pk"),
     "new": ("-created_at", "-pk"),
     "old": ("created_at", "pk"),
@@ -102,6 +96,4 @@ def thread_of(comment: Comment, viewer: Member | None = None) -> tuple[Comment, 
     """The thread `comment` belongs to: its top-level comment with `.children`, and all of
     the thread's comments flat."""
     root = Comment.objects.select_related("member").get(pk=comment.root_id or comment.pk)
-    replies = _visible_replies([root], viewer)
-    _attach_replies([root], replies)
-    return root, [root, *replies]
+    return root, [root, *attach_replies([root], viewer)]

@@ -86,6 +86,15 @@ class Member(models.Model):
         return zlib.crc32(self.display_name.encode()) % 8
 
 
+FEATURED_ORDER = (
+    "-is_pinned",
+    "-is_featured",
+    F("source_position").asc(nulls_last=True),
+    "-created_at",
+    "-pk",
+)
+
+
 class CommentQuerySet(models.QuerySet):
     def published(self) -> CommentQuerySet:
         return self.filter(status=Comment.Status.PUBLISHED)
@@ -116,13 +125,7 @@ class CommentQuerySet(models.QuerySet):
 
     def in_featured_order(self) -> CommentQuerySet:
         """精选 order: pinned, then featured in source order, then the rest, newest first."""
-        return self.order_by(
-            "-is_pinned",
-            "-is_featured",
-            models.F("source_position").asc(nulls_last=True),
-            "-created_at",
-            "pk",
-        )
+        return self.order_by(*FEATURED_ORDER)
 
 
 class Comment(models.Model):

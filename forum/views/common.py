@@ -74,12 +74,6 @@ def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
     }
 
 
-def lesson_or_404(course_slug: str, lesson_slug: str) -> Lesson:
-    return get_object_or_404(
-        Lesson.objects.select_related("course"), course__slug=course_slug, slug=lesson_slug
-    )
-
-
 def comment_or_404(request: HttpRequest, comment_id: int) -> Comment:
     """A comment the asker may see: published, or their own awaiting review."""
     comment = get_object_or_404(
