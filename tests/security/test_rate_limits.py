@@ -7,13 +7,10 @@ seconds of an hour; the `limits` fixture waits for the next hour then.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from ipaddress import ip_network
-from pathlib import Path
 
 import pytest
 import redis
@@ -27,10 +24,10 @@ from forum.models import Comment
 from forum.ratelimit import client_ip, limit_hit
 from forum.settings import parse_rate_limits
 from tests.factories import CommentFactory, LessonFactory, UserFactory
+from tests.manage import run_manage
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = ["post", "reply", "like", "report"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -249,20 +246,6 @@ def test_malformed_limits_are_refused(text):
 
 def test_limits_accept_counted_periods():
     assert parse_rate_limits(" 5/10m/member, 20/d/ip") == [(5, 600, "member"), (20, 86400, "ip")]
-
-
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    skip = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    clean = {k: v for k, v in os.environ.items() if k not in skip}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 PRINT_LIMITS = (

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -15,10 +12,10 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
+from tests.manage import run_manage
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "another-horse-battery-staple-43"
 
 
@@ -68,23 +65,15 @@ def test_password_change_ends_the_other_sessions_and_keeps_this_one():
 
 def production(*args: str) -> subprocess.CompletedProcess:
     """manage.py with production settings: DEBUG off, behind a proxy, an in-memory database."""
-    skip = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {k: v for k, v in os.environ.items() if k not in skip}
-    env.update(
+    return run_manage(
+        *args,
+        timeout=120,
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="forum.example",
         CSRF_TRUSTED_ORIGINS="https://forum.example",
         DATABASE_URL="sqlite:///:memory:",
         FORUM_TRUSTED_PROXIES="127.0.0.1",
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 
