@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from forum.settings import database_from_url
-from tests.manage import run_manage
+from tests.manage_subprocess import run_manage
 
 
 def test_default_database_is_an_sqlite_file():

@@ -24,7 +24,7 @@ from forum.models import Comment
 from forum.ratelimit import client_ip, limit_hit
 from forum.settings import parse_rate_limits
 from tests.factories import CommentFactory, LessonFactory, UserFactory
-from tests.manage import run_manage
+from tests.manage_subprocess import run_manage
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
-from tests.manage import run_manage
+from tests.manage_subprocess import run_manage
 
 pytestmark = pytest.mark.django_db
 
