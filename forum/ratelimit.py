@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from functools import wraps
 
-from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -148,9 +147,3 @@ def rate_limited(action: str) -> Callable[[Callable], Callable]:
 
     return decorator
 
-
-class AccountAdapter(DefaultAccountAdapter):
-    """allauth's login, sign-up and password-reset limits count the same client as ours."""
-
-    def get_client_ip(self, request: HttpRequest) -> str:
-        return client_ip(request) or super().get_client_ip(request)

@@ -346,8 +346,10 @@ if FORUM_RATE_LIMIT_SCALE == 0:
 # X-Forwarded-For: the client is the right-most address there that is not one of them. Empty,
 # X-Forwarded-For is ignored, so a client cannot choose its own rate-limit bucket.
 FORUM_TRUSTED_PROXIES = env_networks("FORUM_TRUSTED_PROXIES")
-# allauth's login/sign-up/reset limits see the same client address as ours.
-ACCOUNT_ADAPTER = "forum.ratelimit.AccountAdapter"
+# allauth's login/sign-up/reset limits see the same client address as ours, and sign-up with
+# a taken address looks like any other (forum/accounts.py).
+ACCOUNT_ADAPTER = "forum.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "forum.accounts.SignupForm"}
 # A password reset for an address without an account sends nothing (the page looks the same),
 # so the form cannot be used to mail strangers.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -31,7 +32,9 @@ def outcome(response, typed: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def known(db):
-    return UserFactory(username="xiaohong", email="hong@example.com")
+    owner = UserFactory(username="xiaohong", email="hong@example.com")
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=True)
+    return owner
 
 
 @pytest.mark.parametrize(
@@ -68,25 +71,57 @@ def test_sign_up_with_a_taken_email_looks_like_a_new_one_when_email_is_verified(
     assert not get_user_model().objects.filter(username="newcomer1").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "with ACCOUNT_EMAIL_VERIFICATION=optional allauth must refuse a taken email "
-        "(UNIQUE_EMAIL wins over PREVENT_ENUMERATION); production needs 'mandatory'"
-    ),
-)
 def test_sign_up_with_a_taken_email_looks_like_a_new_one_with_the_default_settings(known):
-    assert sign_up("hong@example.com", "newcomer1") == sign_up("ming@example.com", "newcomer2")
+    taken = sign_up("hong@example.com", "newcomer1")
+    new = sign_up("ming@example.com", "newcomer2")
+    assert taken == new
+    assert [message.to for message in mail.outbox] == [["hong@example.com"], ["ming@example.com"]]
 
 
-def test_password_reset_looks_the_same_for_known_and_unknown_email(known):
-    url = reverse("account_reset_password")
-    for_known = Client().post(url, {"email": "hong@example.com"}, follow=True)
-    known_mail = [message.to for message in mail.outbox]
-    for_unknown = Client().post(url, {"email": "huang@example.com"}, follow=True)
-    assert for_known.redirect_chain == for_unknown.redirect_chain
-    assert page(for_known, "hong@example.com") == page(for_unknown, "huang@example.com")
-    # Only the account's owner is mailed: the form cannot be used to mail strangers.
-    assert known_mail == [["hong@example.com"]]
-    assert [message.to for message in mail.outbox] == known_mail
-    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+def test_the_owner_of_a_taken_email_is_told_they_already_have_an_account(known):
+    sign_up("hong@example.com", "newcomer1")
+    (message,) = mail.outbox
+    assert "/accounts/confirm-email/" not in message.body
+    assert reverse("account_reset_password") in message.body
+
+
+def test_a_taken_email_stays_its_owners_for_login_and_password_reset(known):
+    sign_up("hong@example.com", "newcomer1")
+    owner = Client()
+    owner.post(reverse("account_login"), {"login": "hong@example.com", "password": PASSWORD})
+    assert owner.session["_auth_user_id"] == str(known.pk)
+    mail.outbox.clear()
+    Client().post(reverse("account_reset_password"), {"email": "hong@example.com"})
+    (message,) = mail.outbox
+    assert "xiaohong" in message.body and "newcomer1" not in message.body
+
+
+def test_a_taken_email_can_never_be_confirmed_by_the_newcomer(known):
+    client = Client()
+    client.post(
+        reverse("account_signup"),
+        {
+            "username": "newcomer1",
+            "email": "hong@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    mail.outbox.clear()
+    client.post(reverse("account_email"), {"action_send": "", "email": "hong@example.com"})
+    assert mail.outbox
+    assert all("/accounts/confirm-email/" not in message.body for message in mail.outbox)
+    newcomer = get_user_model().objects.get(username="newcomer1")
+    assert not newcomer.emailaddress_set.filter(verified=True).exists()
+
+
+def test_of_two_unconfirmed_claims_to_an_email_the_first_account_can_confirm_it(db):
+    first = UserFactory(username="xiaohong", email="hong@example.com")
+    EmailAddress.objects.create(user=first, email=first.email, primary=True, verified=False)
+    sign_up("hong@example.com", "newcomer1")
+    mail.outbox.clear()
+    owner = Client()
+    owner.force_login(first)
+    owner.post(reverse("account_email"), {"action_send": "", "email": "hong@example.com"})
+    (message,) = mail.outbox
+    assert "/accounts/confirm-email/" in message.body

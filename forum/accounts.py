@@ -1,0 +1,54 @@
+"""allauth, adapted: our client address for its rate limits, and a sign-up that does not tell
+whether an email address already has an account."""
+
+from __future__ import annotations
+
+from allauth.account import app_settings
+from allauth.account.adapter import DefaultAccountAdapter, get_adapter
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account.models import EmailAddress
+from allauth.account.utils import filter_users_by_email
+from django.http import HttpRequest
+
+from forum.ratelimit import client_ip
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's login, sign-up and password-reset limits count the same client as ours."""
+        return client_ip(request) or super().get_client_ip(request)
+
+    def send_confirmation_mail(self, request: HttpRequest, emailconfirmation, signup: bool) -> None:
+        """An address that belongs to another account gets "you already have an account", never
+        a link that would confirm it for a second one."""
+        address = emailconfirmation.email_address
+        if address_belongs_to_another(address):
+            self.send_account_already_exists_mail(address.email)
+        else:
+            super().send_confirmation_mail(request, emailconfirmation, signup)
+
+
+def address_belongs_to_another(address: EmailAddress) -> bool:
+    """Another account verified this address, or had it first."""
+    claimant = address.user
+    return any(
+        other.pk != claimant.pk
+        and (
+            other.emailaddress_set.filter(email__iexact=address.email, verified=True).exists()
+            or (other.date_joined, other.pk) < (claimant.date_joined, claimant.pk)
+        )
+        for other in filter_users_by_email(address.email)
+    )
+
+
+class SignupForm(AllauthSignupForm):
+    """With verification optional, allauth refuses a taken address on the form, which tells a
+    visitor that it has an account. Here the sign-up goes through as for any new address: the
+    address stays unverified on the new account (it cannot log in with it, reset a password
+    through it or ever confirm it), and its owner is mailed that they already have an account.
+    With verification mandatory, allauth's own answer already hides it."""
+
+    def validate_unique_email(self, value: str) -> str:
+        if app_settings.EMAIL_VERIFICATION == app_settings.EmailVerificationMethod.MANDATORY:
+            return super().validate_unique_email(value)
+        return get_adapter().validate_unique_email(value)
