@@ -250,9 +250,51 @@ _LESSON_MD = _lesson_parser()
 _COMMENT_MD = _comment_parser()
 
 
+# Deeper than any real article (Markdown itself stops at 20): html5lib scans the open-element
+# stack for each start tag, so raw HTML nested thousands deep would cost O(depth²).
+MAX_HTML_DEPTH = 100
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*>")
+# Void elements never open a level; these close themselves when a sibling starts.
+_NOT_NESTING = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+    | {"track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "rb", "rt", "rp"}
+)
+
+
+def cap_html_nesting(html: str, limit: int = MAX_HTML_DEPTH) -> str:
+    """Drop the tags (and their end tags) that would open a level deeper than `limit`.
+
+    The count is approximate (it reads tags, not the HTML tree), which is enough: it only has to
+    bound the parser's work, and what remains is sanitized all the same.
+    """
+    if html.count("<") <= limit:
+        return html
+    depth = 0
+    dropped: dict[str, int] = {}
+
+    def keep_or_drop(tag: re.Match[str]) -> str:
+        nonlocal depth
+        closing, name = tag[1], tag[2].lower()
+        if name in _NOT_NESTING or (not closing and tag[0].endswith("/>")):
+            return tag[0]
+        if closing:
+            if dropped.get(name):
+                dropped[name] -= 1
+                return ""
+            depth = max(depth - 1, 0)
+            return tag[0]
+        if depth >= limit:
+            dropped[name] = dropped.get(name, 0) + 1
+            return ""
+        depth += 1
+        return tag[0]
+
+    return _TAG.sub(keep_or_drop, html)
+
+
 def render_lesson_body(markdown: str) -> str:
     """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
-    return sanitize_html(_LESSON_MD.render(markdown))
+    return sanitize_html(cap_html_nesting(_LESSON_MD.render(markdown)))
 
 
 def render_comment_markdown(text: str) -> str:
