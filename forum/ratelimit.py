@@ -146,4 +146,3 @@ def rate_limited(action: str) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorator
-

@@ -206,6 +206,7 @@ def edit_form(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 
 @member_required
+@rate_limited("edit")
 def comment_update(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = comment_or_404(request, comment_id)
     body = request.POST.get("body", "")

@@ -14,6 +14,7 @@ from ipaddress import ip_network
 
 import pytest
 import redis
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -22,13 +23,14 @@ from django.utils.translation import ngettext
 
 from forum.models import Comment
 from forum.ratelimit import client_ip, limit_hit
+from forum.services import member_for
 from forum.settings import parse_rate_limits
 from tests.factories import CommentFactory, LessonFactory, UserFactory
 from tests.manage_subprocess import run_manage
 
 pytestmark = pytest.mark.django_db
 
-ACTIONS = ["post", "reply", "like", "report"]
+ACTIONS = ["post", "reply", "like", "edit", "report"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -61,6 +63,11 @@ def logged_in(user=None) -> Client:
 
 def act(client: Client, action: str, **extra):
     """One request of `action` on a fresh comment, so only the limit can refuse it."""
+    if action == "edit":
+        author = member_for(get_user_model().objects.get(pk=client.session["_auth_user_id"]))
+        target = CommentFactory(member=author)
+        url = reverse("forum:comment-edit", args=[target.pk])
+        return client.post(url, {"body": "改一下"}, **extra)
     target = CommentFactory()
     if action == "post":
         url = reverse("forum:comment-create", args=[target.lesson_id])
