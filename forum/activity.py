@@ -1,16 +1,25 @@
 """What keeps cached pages and fragments from ever being stale.
 
 Every change visible on a lesson page calls `discussion_changed`: it moves the thread's
-`version` (the key of its cached HTML) and the lesson's `activity_at` (the anonymous page's ETag),
-in the database, so every app server sees it on its next request. Changes that show on many
-threads at once (a member's name or avatar) move the cache-wide generation instead.
+`version` (the key of its cached HTML) and the lesson's `activity_at` in the database, and the
+lesson's stamp in the shared cache (what a cached page is checked against), so every app server
+sees it on its next request. Changes that show on many lessons at once (a member's name or avatar,
+a lesson or course edited) move the cache-wide generation instead, which is part of every stamp.
+
+Stamps are random tokens, not counters: a token that the cache evicted and makes anew can never
+equal one that an old entry was stored with. They are moved at once and again when the write's
+transaction commits: a page rendered in between, from the data before the commit, is never served
+after it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
+from functools import partial
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,23 +48,54 @@ def discussion_changed(*, lesson_id: int, root_ids: Iterable[int | None] = ()) -
     roots = sorted({pk for pk in root_ids if pk})
     if roots:
         Comment.objects.filter(pk__in=roots).update(version=F("version") + 1)
+    _move_now_and_on_commit(_lesson_stamp_key(lesson_id))
 
 
 def comment_changed(comment: Comment) -> None:
     discussion_changed(lesson_id=comment.lesson_id, root_ids=[comment.root_id or comment.pk])
 
 
-def generation() -> int:
-    return cache.get_or_set(GENERATION_KEY, 1, timeout=None)
+def _lesson_stamp_key(lesson_id: int) -> str:
+    return f"forum:lesson-stamp:{lesson_id}"
+
+
+def _move(key: str) -> None:
+    cache.set(key, secrets.token_hex(8), timeout=None)
+
+
+def _move_now_and_on_commit(key: str) -> None:
+    _move(key)
+    transaction.on_commit(partial(_move, key))
+
+
+def _tokens(*keys: str) -> list[str]:
+    """The current token of each key (one round trip), making one where the cache has none."""
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, secrets.token_hex(8), timeout=None)
+            found[key] = cache.get(key)
+    return [str(found[key]) for key in keys]
+
+
+def generation() -> str:
+    return _tokens(GENERATION_KEY)[0]
 
 
 def generation_bump() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
+    _move_now_and_on_commit(GENERATION_KEY)
+
+
+def lesson_stamp(lesson_id: int) -> str:
+    """What a cached page of the lesson was rendered at: moves with every change it shows."""
+    return ".".join(_tokens(GENERATION_KEY, _lesson_stamp_key(lesson_id)))
 
 
 def member_saved(**kwargs) -> None:
     """A member's name or avatar shows in every thread they wrote in."""
+    generation_bump()
+
+
+def lesson_or_course_saved(**kwargs) -> None:
+    """A lesson's title shows in its course's other lessons' navigation, a course's everywhere."""
     generation_bump()

@@ -136,4 +136,6 @@ def counters_recount(*, fix: bool) -> list[Drift]:
         if fix and found:
             with transaction.atomic():
                 queryset.filter(pk__in=[d.pk for d in found]).update(**{field: expression})
+    if fix and drifts:
+        activity.generation_bump()  # the fixed counters show on cached pages
     return drifts

@@ -21,7 +21,7 @@ from lessons.models import Lesson
 TIMEOUT = 24 * 3600
 
 
-def _key(root: Comment, gen: int) -> str:
+def _key(root: Comment, gen: str) -> str:
     return f"thread:{get_language()}:{gen}:{settings.FORUM_THREAD_DEPTH}:{root.pk}:{root.version}"
 
 

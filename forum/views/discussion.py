@@ -9,11 +9,10 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
-from forum import page_cache, services, thread_cache
+from forum import activity, page_cache, services, thread_cache
 from forum.models import Comment, LessonLike
 from forum.ratelimit import rate_limited
 from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of
@@ -31,22 +30,22 @@ from lessons.models import Lesson
 @require_safe
 def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     viewer = viewer_member(request)
-    lessons = Lesson.objects.select_related("course")
+    lessons = Lesson.objects.select_related("course").filter(
+        course__slug=course_slug, slug=lesson_slug
+    )
+    anonymous = viewer is None and not list(messages.get_messages(request))
+    if anonymous:
+        key = page_cache.page_key(request)
+        if page := page_cache.cached_page(key):
+            return page_cache.respond(request, page)
+        # The stamp is read before the page's rows, so that a write committed while it renders
+        # leaves it stored under a stamp that has already moved on.
+        stamp = activity.lesson_stamp(get_object_or_404(lessons.values_list("pk", flat=True)))
     if viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
         )
-    lesson = get_object_or_404(lessons, course__slug=course_slug, slug=lesson_slug)
-    anonymous = viewer is None and not list(messages.get_messages(request))
-    if anonymous:
-        version = page_cache.page_version(request, lesson)
-        not_modified = get_conditional_response(
-            request, etag=version.etag, last_modified=int(version.last_modified.timestamp())
-        )
-        if not_modified is not None:
-            return page_cache.headers(not_modified, version)
-        if hit := page_cache.cached(request, version):
-            return hit
+    lesson = get_object_or_404(lessons)
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
@@ -73,7 +72,7 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
         context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
     response = render(request, template, context)
     if anonymous:
-        page_cache.store(response, request, version)
+        page_cache.store(key, request, response, lesson, stamp)
     return response
 
 
