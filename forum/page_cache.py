@@ -1,10 +1,13 @@
-"""Whole lesson pages for anonymous readers, kept in the shared cache and checked, on every
-request, against the lesson's stamp (see forum.activity), so a cached page is never stale on any
-app server. Each process also keeps the pages it served last, checked the same way: a hit costs
-one round trip to the cache and no query.
+"""Whole lesson pages, kept in the shared cache and checked, on every request, against the
+lesson's stamp (see forum.activity), so a cached page is never stale on any app server. Each
+process also keeps the pages it served last, checked the same way: a hit costs one round trip to
+the cache and no query.
 
 A page differs between anonymous readers only in its CSRF token and CSP nonce; the cached copy
-holds placeholders for both, filled in per response.
+holds placeholders for both, filled in per response. Plain members (no curating role, not staff,
+not suspended, no comment of theirs awaiting review) share one copy too, rendered for a member
+who wrote and liked nothing: each response puts in their name, and re-renders the like buttons
+and actions of the few comments that they wrote or liked, found in one query.
 """
 
 from __future__ import annotations
@@ -13,24 +16,44 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
+from django.template.loader import get_template
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.html import escape
 from django.utils.http import http_date
 from django.utils.translation import get_language
 
 from forum import activity
+from forum.models import Comment, Member
+from forum.selectors import ViewerState
 from lessons.models import Lesson
 
 TOKEN = "__lesson_forum_csrf_token__"  # noqa: S105 - a placeholder, not a secret
 NONCE = "__lesson_forum_csp_nonce__"
+MEMBER_NAME = "__lesson_forum_member_name__"
 TIMEOUT = 24 * 3600
 LOCAL_PAGES = 32
 _RENDERED_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class CommentControls:
+    """What a comment's like button and actions are rendered from."""
+
+    pk: int
+    url: str
+    member_id: int | None
+    like_count: int
+    imported_like_count: int
+    status: str
+    is_deleted: bool
+    liked: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,34 @@ class CachedPage:
     stamp: str  # the lesson's stamp when it was rendered
     html: str
     last_modified: int  # a Unix time
+    lesson_like_count: int = 0
+    comments: tuple[CommentControls, ...] = ()  # in a page for members
+
+    @property
+    def comment_ids(self) -> list[int]:
+        return [comment.pk for comment in self.comments]
+
+
+class _AnyMember:
+    """The viewer of a page cached for plain members: wrote nothing, may do what they may."""
+
+    pk = 0
+    is_suspended = False
+    is_banned = False
+
+
+class _AnyUser:
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+
+    def get_username(self) -> str:
+        return MEMBER_NAME
+
+
+ANY_MEMBER = _AnyMember()
+MEMBER_CONTEXT = {"viewer": ANY_MEMBER, "user": _AnyUser(), "can_curate": False}
 
 
 class _LocalPages:
@@ -72,10 +123,28 @@ class _LocalPages:
 local_pages = _LocalPages(LOCAL_PAGES)
 
 
-def page_key(request: HttpRequest) -> str:
+def viewer_kind(request: HttpRequest, viewer: Member | None) -> str | None:
+    """Whose pages may come from the cache: "anonymous", "member" (see above), or None.
+    What only a query can tell (roles, review) is checked by `ViewerState.plain`."""
+    if list(messages.get_messages(request)):
+        return None
+    if viewer is None:
+        return "anonymous"
+    user = request.user
+    if user.is_staff or user.is_superuser or viewer.is_suspended:
+        return None
+    return "member"
+
+
+def plain(state: ViewerState) -> bool:
+    return not state.has_curating_role and not state.has_pending
+
+
+def page_key(request: HttpRequest, kind: str) -> str:
     """Everything but the lesson's state that the page depends on: that is in its stamp."""
     state = "|".join(
         [
+            kind,
             request.path,
             get_language(),
             request.GET.urlencode(),
@@ -109,10 +178,59 @@ def respond(request: HttpRequest, page: CachedPage) -> HttpResponse:
     return _headers(response, etag, page)
 
 
-def store(
-    key: str, request: HttpRequest, response: HttpResponse, lesson: Lesson, stamp: str
+def respond_to_member(
+    request: HttpRequest, page: CachedPage, viewer: Member, state: ViewerState
 ) -> HttpResponse:
-    """Keep a rendered page, `stamp` being the lesson's stamp read before anything was."""
+    """The members' page, made this member's. Not validated by ETag: it is theirs alone."""
+    html = page.html.replace(MEMBER_NAME, escape(request.user.get_username()))
+    for comment in page.comments:
+        own = comment.member_id == viewer.pk
+        if comment.is_deleted or not (own or comment.pk in state.liked):
+            continue
+        theirs = {"viewer": viewer, "comment": replace(comment, liked=comment.pk in state.liked)}
+        for name in ("like-button", "member-actions"):
+            partial = f"forum/includes/comment.html#{name}"
+            anyone = _render(partial, viewer=ANY_MEMBER, comment=comment)
+            html = html.replace(anyone, _render(partial, **theirs), 1)
+    if state.lesson_liked:
+        partial = "forum/lesson.html#lesson-like-button"
+        lesson = {"pk": page.lesson_id, "like_count": page.lesson_like_count}
+        anyone = _render(partial, viewer=ANY_MEMBER, lesson={**lesson, "liked": False})
+        html = html.replace(
+            anyone, _render(partial, viewer=viewer, lesson={**lesson, "liked": True})
+        )
+    html = html.replace(TOKEN, get_token(request)).replace(NONCE, str(get_nonce(request)))
+    response = HttpResponse(html)
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _render(template: str, **context) -> str:
+    return get_template(template).render({"csrf_token": TOKEN, **context})
+
+
+def controls(comment: Comment) -> CommentControls:
+    return CommentControls(
+        pk=comment.pk,
+        url=comment.url,
+        member_id=comment.member_id,
+        like_count=comment.like_count,
+        imported_like_count=comment.imported_like_count,
+        status=comment.status,
+        is_deleted=comment.is_deleted,
+    )
+
+
+def store(
+    key: str,
+    request: HttpRequest,
+    response: HttpResponse,
+    lesson: Lesson,
+    stamp: str,
+    comments: list[Comment] = (),
+) -> CachedPage:
+    """Keep a rendered page, `stamp` being the lesson's stamp read before anything was, and
+    `comments` those whose controls a member's copy may need to re-render."""
     get_token(request)  # as in respond(), even if the page (a fragment) has no form
     html = response.content.decode()
     token = _RENDERED_TOKEN.search(html)
@@ -123,9 +241,22 @@ def store(
         html = html.replace(str(nonce), NONCE)
     changed = [lesson.updated_at, lesson.course.updated_at, lesson.activity_at]
     last_modified = int(max(moment for moment in changed if moment).timestamp())
-    page = CachedPage(key, lesson.pk, stamp, html, last_modified)
+    page = CachedPage(
+        key,
+        lesson.pk,
+        stamp,
+        html,
+        last_modified,
+        lesson.like_count,
+        tuple(map(controls, comments)),
+    )
     cache.set(key, page, TIMEOUT)
     local_pages.put(key, page)
+    return page
+
+
+def headers(request: HttpRequest, response: HttpResponse, page: CachedPage) -> HttpResponse:
+    """The headers of an anonymous page."""
     return _headers(response, _etag(request, page), page)
 
 

@@ -64,13 +64,15 @@ def mark_liked(viewer: Member | None, comments: list[Comment]) -> None:
         comment.liked = comment.pk in liked
 
 
+def discussion_context() -> dict:
+    return {"thread_depth": settings.FORUM_THREAD_DEPTH, "sort_choices": SORT_CHOICES}
+
+
 def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
-    member = viewer_member(request)
     return {
-        "viewer": member,
+        "viewer": viewer_member(request),
         "can_curate": services.can_curate(request.user, lesson),
-        "thread_depth": settings.FORUM_THREAD_DEPTH,
-        "sort_choices": SORT_CHOICES,
+        **discussion_context(),
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
@@ -15,9 +14,10 @@ from django_htmx.http import reswap, retarget
 from forum import activity, page_cache, services, thread_cache
 from forum.models import Comment, LessonLike
 from forum.ratelimit import rate_limited
-from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of
+from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of, viewer_state
 from forum.views.common import (
     comment_or_404,
+    discussion_context,
     mark_liked,
     member_required,
     page_number,
@@ -29,19 +29,32 @@ from lessons.models import Lesson
 
 @require_safe
 def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    """The lesson and a page of its threads. Anonymous readers and plain members are served
+    from forum.page_cache; whoever else, or what the cache lacks, is rendered here."""
     viewer = viewer_member(request)
     lessons = Lesson.objects.select_related("course").filter(
         course__slug=course_slug, slug=lesson_slug
     )
-    anonymous = viewer is None and not list(messages.get_messages(request))
-    if anonymous:
-        key = page_cache.page_key(request)
+    kind = page_cache.viewer_kind(request, viewer)
+    if kind is not None:
+        key = page_cache.page_key(request, kind)
         if page := page_cache.cached_page(key):
-            return page_cache.respond(request, page)
-        # The stamp is read before the page's rows, so that a write committed while it renders
-        # leaves it stored under a stamp that has already moved on.
-        stamp = activity.lesson_stamp(get_object_or_404(lessons.values_list("pk", flat=True)))
-    if viewer is not None:
+            if kind == "anonymous":
+                return page_cache.respond(request, page)
+            state = viewer_state(request.user, viewer, page.lesson_id, page.comment_ids)
+            if page_cache.plain(state):
+                return page_cache.respond_to_member(request, page, viewer, state)
+            kind = None
+        else:
+            # The stamp is read before the page's rows, so that a write committed while it
+            # renders leaves the page stored under a stamp that has already moved on.
+            lesson_id = get_object_or_404(lessons.values_list("pk", flat=True))
+            stamp = activity.lesson_stamp(lesson_id)
+            if kind == "member" and not page_cache.plain(
+                viewer_state(request.user, viewer, lesson_id, [])
+            ):
+                kind = None
+    if kind is None and viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
         )
@@ -50,12 +63,23 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     if sort not in SORTS:
         sort = DEFAULT_SORT
     threads = thread_for(
-        lesson, viewer=viewer, sort=sort, page=page_number(request), with_replies=not anonymous
+        lesson,
+        viewer=viewer if kind is None else None,
+        sort=sort,
+        page=page_number(request),
+        with_replies=kind != "anonymous",
     )
-    if anonymous:
+    if kind == "anonymous":
         thread_cache.render_cached(lesson, threads.comments)
-    mark_liked(viewer, threads.everything)
-    context = {"lesson": lesson, "threads": threads, **viewer_context(request, lesson)}
+    if kind is None:
+        mark_liked(viewer, threads.everything)
+        context = viewer_context(request, lesson)
+    else:
+        mark_liked(None, threads.everything)
+        lesson.liked = False
+        shared = page_cache.MEMBER_CONTEXT if viewer else {"viewer": None, "can_curate": False}
+        context = {**discussion_context(), **shared}
+    context.update(lesson=lesson, threads=threads)
     template = "forum/lesson.html"
     if request.htmx and request.htmx.target == "comment-list-more":
         template += "#comment-page"
@@ -71,9 +95,14 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
         context["previous_lesson"] = siblings[index - 1] if index > 0 else None
         context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
     response = render(request, template, context)
-    if anonymous:
-        page_cache.store(key, request, response, lesson, stamp)
-    return response
+    if kind is None:
+        return response
+    controlled = threads.everything if kind == "member" else []
+    page = page_cache.store(key, request, response, lesson, stamp, controlled)
+    if kind == "anonymous":
+        return page_cache.headers(request, response, page)
+    state = viewer_state(request.user, viewer, lesson.pk, page.comment_ids)
+    return page_cache.respond_to_member(request, page, viewer, state)
 
 
 def thread_page(

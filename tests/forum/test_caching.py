@@ -13,7 +13,7 @@ from django.test import Client
 
 from forum import likes, moderation, services
 from forum.models import Comment
-from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator
+from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator, teacher_of
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,101 @@ def test_language_has_its_own_cached_threads(client, thread):
     assert "登录后回复" in page(client, lesson)[1]
     client.cookies["django_language"] = "en"
     assert "Log in to reply" in page(client, lesson)[1]
+
+
+TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": |nonce=)"[^"]*"')
+
+
+def normalized(response) -> str:
+    return TOKENS.sub(r"\1TOKEN", response.content.decode())
+
+
+@pytest.fixture
+def busy_lesson():
+    """A lesson where the member `xiaoming` wrote a comment and a reply, liked one comment of
+    someone else's and the lesson; others wrote, replied and liked around them."""
+    lesson = LessonFactory()
+    xiaoming = services.member_for(UserFactory(username="xiaoming"))
+    others = MemberFactory.create_batch(3)
+    first = services.comment_post(author=others[0], lesson=lesson, body="第一条")
+    own = services.comment_post(author=xiaoming, lesson=lesson, body="我的留言")
+    services.comment_post(author=xiaoming, lesson=lesson, parent=first, body="我的回复")
+    liked = services.comment_post(author=others[1], lesson=lesson, parent=first, body="好回复")
+    likes.like_add(member=xiaoming, comment=liked)
+    likes.like_add(member=others[2], comment=own)
+    likes.lesson_like_add(member=xiaoming, lesson=lesson)
+    return lesson, xiaoming.user
+
+
+def rendered_for_them_alone(client, url, monkeypatch) -> str:
+    with monkeypatch.context() as patched:
+        patched.setattr("forum.page_cache.viewer_kind", lambda request, viewer: None)
+        return normalized(client.get(url))
+
+
+@pytest.mark.parametrize("who", ["xiaoming", "someone else"])
+def test_a_members_copy_of_the_shared_page_is_the_page_rendered_for_them_alone(
+    client, busy_lesson, monkeypatch, who
+):
+    lesson, xiaoming = busy_lesson
+    client.force_login(xiaoming if who == "xiaoming" else UserFactory())
+    url = lesson.get_absolute_url()
+    first, again = normalized(client.get(url)), normalized(client.get(url))
+    assert first == again == rendered_for_them_alone(client, url, monkeypatch)
+
+
+def test_one_members_shared_copy_is_made_the_next_members_own(client, busy_lesson, monkeypatch):
+    lesson, xiaoming = busy_lesson
+    url = lesson.get_absolute_url()
+    client.force_login(UserFactory())
+    client.get(url)
+    client.force_login(xiaoming)
+    html = normalized(client.get(url))
+    assert html == rendered_for_them_alone(client, url, monkeypatch)
+    assert html.count('data-action="edit"') == 2
+    assert html.count('aria-pressed="true"') == 2  # the comment and the lesson they liked
+    assert "data-member-name>xiaoming<" in html
+
+
+def test_a_plain_members_second_view_costs_four_queries(
+    client, busy_lesson, django_assert_num_queries
+):
+    lesson, xiaoming = busy_lesson
+    client.force_login(xiaoming)
+    client.get(lesson.get_absolute_url())
+    # session, user, member, and their likes, role and comments awaiting review in one
+    with django_assert_num_queries(4):
+        client.get(lesson.get_absolute_url())
+
+
+@pytest.mark.parametrize("who", ["teacher", "moderator", "has a comment in review"])
+def test_who_sees_more_than_a_plain_member_gets_a_page_of_their_own(client, busy_lesson, who):
+    lesson, _ = busy_lesson
+    client.force_login(UserFactory())
+    client.get(lesson.get_absolute_url())  # the members' copy is cached
+    if who == "teacher":
+        client.force_login(teacher_of(lesson.course).user)
+        expected = 'data-action="feature"'
+    elif who == "moderator":
+        client.force_login(moderator())
+        expected = 'data-action="feature"'
+    else:
+        author = UserFactory()
+        comment = services.comment_post(
+            author=services.member_for(author), lesson=lesson, body="等待审核"
+        )
+        Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.PENDING)
+        client.force_login(author)
+        expected = "等待审核"
+    assert expected in client.get(lesson.get_absolute_url()).content.decode()
+
+
+def test_a_like_shows_pressed_on_the_members_next_view(client, busy_lesson):
+    lesson, xiaoming = busy_lesson
+    client.force_login(xiaoming)
+    first = Comment.objects.get(body="第一条")
+    client.get(lesson.get_absolute_url())
+    client.post(f"/comments/{first.pk}/like/")
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    card = html.split(f'id="comment-{first.pk}"')[1].split('class="comment__footer"')[1]
+    assert 'aria-pressed="true"' in card.split("</footer>")[0]
