@@ -8,11 +8,13 @@ added or removed, so it stays exact under concurrency.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from forum import activity
@@ -29,13 +31,35 @@ def _likeable(member: Member, comment: Comment) -> None:
         raise PermissionDenied(_("This comment can no longer be liked."))
 
 
+def _insert_once(model: type[models.Model], **values: Any) -> bool:
+    """Insert a row with `created_at` now unless one with the same unique fields exists; True
+    if it was inserted. One statement, INSERT … ON CONFLICT DO NOTHING, where get_or_create
+    takes four (SELECT, SAVEPOINT, INSERT, RELEASE)."""
+    meta = model._meta
+    (unique,) = (c for c in meta.constraints if isinstance(c, models.UniqueConstraint))
+    values["created_at"] = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = [meta.get_field(name).column for name in values]
+    quote = connection.ops.quote_name
+    # Only the model's quoted names are formatted in; every value is a parameter.
+    sql = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING RETURNING {}".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(map(quote, columns)),
+        ", ".join(["%s"] * len(columns)),
+        ", ".join(quote(meta.get_field(name).column) for name in unique.fields),
+        quote(meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        return cursor.fetchone() is not None
+
+
 @transaction.atomic
 def like_add(*, member: Member, comment: Comment) -> bool:
     """Like `comment`; False when the member already liked it (nothing changes)."""
     _likeable(member, comment)
-    _like, created = CommentLike.objects.get_or_create(member=member, comment=comment)
+    created = _insert_once(CommentLike, member=member.pk, comment=comment.pk)
     if created:
-        activity.comment_changed(comment)
+        activity.like_counted(comment)
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
     return created
 
@@ -45,7 +69,7 @@ def like_remove(*, member: Member, comment: Comment) -> bool:
     """Take a like back; False when there was none."""
     deleted, _rows = CommentLike.objects.filter(member=member, comment=comment).delete()
     if deleted:
-        activity.comment_changed(comment)
+        activity.like_counted(comment)
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
     return bool(deleted)
 
@@ -53,7 +77,7 @@ def like_remove(*, member: Member, comment: Comment) -> bool:
 @transaction.atomic
 def lesson_like_add(*, member: Member, lesson: Lesson) -> bool:
     participation_check(member)
-    _like, created = LessonLike.objects.get_or_create(member=member, lesson=lesson)
+    created = _insert_once(LessonLike, member=member.pk, lesson=lesson.pk)
     if created:
         Lesson.objects.filter(pk=lesson.pk).update(like_count=F("like_count") + 1)
         activity.discussion_changed(lesson_id=lesson.pk)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -62,7 +63,7 @@ class CachedPage:
     lesson_id: int
     stamp: str  # the lesson's stamp when it was rendered
     html: str
-    last_modified: int  # a Unix time
+    last_modified: int  # when it was rendered, a Unix time
     lesson_like_count: int = 0
     comments: tuple[CommentControls, ...] = ()  # in a page for members
 
@@ -239,8 +240,7 @@ def store(
     nonce = get_nonce(request)
     if nonce:
         html = html.replace(str(nonce), NONCE)
-    changed = [lesson.updated_at, lesson.course.updated_at, lesson.activity_at]
-    last_modified = int(max(moment for moment in changed if moment).timestamp())
+    last_modified = int(time.time())  # its stamp was read before: it is the lesson as of now
     page = CachedPage(
         key,
         lesson.pk,

@@ -78,9 +78,10 @@ def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
 
 def comment_or_404(request: HttpRequest, comment_id: int) -> Comment:
     """A comment the asker may see: published, or their own awaiting review."""
-    comment = get_object_or_404(
-        Comment.objects.select_related("lesson__course", "member"), pk=comment_id
-    )
+    comments = Comment.objects.select_related("lesson__course", "member")
+    # The lesson's article is long and no action on a comment shows it.
+    comments = comments.defer("lesson__body_markdown", "lesson__body_html")
+    comment = get_object_or_404(comments, pk=comment_id)
     own_pending = (
         comment.status == Comment.Status.PENDING
         and request.user.is_authenticated

@@ -32,9 +32,6 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     """The lesson and a page of its threads. Anonymous readers and plain members are served
     from forum.page_cache; whoever else, or what the cache lacks, is rendered here."""
     viewer = viewer_member(request)
-    lessons = Lesson.objects.select_related("course").filter(
-        course__slug=course_slug, slug=lesson_slug
-    )
     kind = page_cache.viewer_kind(request, viewer)
     if kind is not None:
         key = page_cache.page_key(request, kind)
@@ -45,15 +42,18 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
             if page_cache.plain(state):
                 return page_cache.respond_to_member(request, page, viewer, state)
             kind = None
-        else:
-            # The stamp is read before the page's rows, so that a write committed while it
-            # renders leaves the page stored under a stamp that has already moved on.
-            lesson_id = get_object_or_404(lessons.values_list("pk", flat=True))
-            stamp = activity.lesson_stamp(lesson_id)
-            if kind == "member" and not page_cache.plain(
-                viewer_state(request.user, viewer, lesson_id, [])
-            ):
-                kind = None
+    lessons = Lesson.objects.select_related("course").filter(
+        course__slug=course_slug, slug=lesson_slug
+    )
+    if kind is not None:  # and the cache had no page
+        # The stamp is read before the page's rows, so that a write committed while it renders
+        # leaves the page stored under a stamp that has already moved on.
+        lesson_id = get_object_or_404(lessons.values_list("pk", flat=True))
+        stamp = activity.lesson_stamp(lesson_id)
+        if kind == "member" and not page_cache.plain(
+            viewer_state(request.user, viewer, lesson_id, [])
+        ):
+            kind = None
     if kind is None and viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
