@@ -1,13 +1,16 @@
-"""allauth, adapted: our client address for its rate limits, and a sign-up that does not tell
-whether an email address already has an account."""
+"""allauth, adapted: our client address for its rate limits, a sign-up that does not tell
+whether an email address already has an account, and the member loaded with the account."""
 
 from __future__ import annotations
 
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
+from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.models import EmailAddress
 from allauth.account.utils import filter_users_by_email
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from forum.ratelimit import client_ip
@@ -52,3 +55,16 @@ class SignupForm(AllauthSignupForm):
         if app_settings.EMAIL_VERIFICATION == app_settings.EmailVerificationMethod.MANDATORY:
             return super().validate_unique_email(value)
         return get_adapter().validate_unique_email(value)
+
+
+class AuthenticationBackend(AllauthBackend):
+    """allauth's (which is Django's ModelBackend too), loading the account's forum member in
+    the same query: every signed-in page and action needs both."""
+
+    def get_user(self, user_id: int) -> AbstractBaseUser | None:
+        User = get_user_model()
+        try:
+            user = User._default_manager.select_related("member").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

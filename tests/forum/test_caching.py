@@ -229,14 +229,14 @@ def test_one_members_shared_copy_is_made_the_next_members_own(client, busy_lesso
     assert "data-member-name>xiaoming<" in html
 
 
-def test_a_plain_members_second_view_costs_four_queries(
+def test_a_plain_members_second_view_costs_three_queries(
     client, busy_lesson, django_assert_num_queries
 ):
     lesson, xiaoming = busy_lesson
     client.force_login(xiaoming)
     client.get(lesson.get_absolute_url())
-    # session, user, member, and their likes, role and comments awaiting review in one
-    with django_assert_num_queries(4):
+    # the session, the account with its member, and their likes, roles and comments in review
+    with django_assert_num_queries(3):
         client.get(lesson.get_absolute_url())
 
 

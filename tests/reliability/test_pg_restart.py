@@ -64,6 +64,7 @@ pytestmark = [
 
 SEED_SCRIPT = """
 import json, io
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
@@ -78,7 +79,7 @@ for n in range({members}):
     user = get_user_model().objects.create_user(f"load{{n}}", f"load{{n}}@example.com")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     members.append({{"member": member_for(user).pk, "session": session.session_key}})
