@@ -1,7 +1,8 @@
 """What `make bench` checks inside Django: SQL queries per page, and the rows after the load.
 
 `python bench/checks.py queries SEED_JSON` runs each page twice through Django's test client
-and counts the queries (first request, then warm); `python bench/checks.py rows SEED_JSON
+and counts the queries (first request, then warm), with `EXPLAIN ANALYZE` of the first one's
+SELECTs on PostgreSQL; `python bench/checks.py rows SEED_JSON
 EXPECTED_JSON` compares the like and reply rows the load left with what its responses said.
 Both print JSON. Run by bench/run.py with the site's environment.
 """
@@ -30,16 +31,35 @@ from django.test.utils import CaptureQueriesContext
 from forum.models import Comment, CommentLike
 
 
-def count(client: Client, method: str, path: str, **extra) -> tuple[int, int]:
-    """Queries of the first and of a second, identical request; fails on an error status."""
-    counts = []
+def count(client: Client, method: str, path: str, **extra) -> tuple[int, int, list[str]]:
+    """Queries of the first and of a second, identical request, and the first one's SQL;
+    fails on an error status."""
+    counts, first = [], []
     for _ in range(2):
         with CaptureQueriesContext(connection) as queries:
             response = getattr(client, method)(path, **extra)
         if response.status_code >= 400:
             raise SystemExit(f"{method.upper()} {path} answered {response.status_code}")
         counts.append(len(queries))
-    return counts[0], counts[1]
+        first = first or [query["sql"] for query in queries.captured_queries]
+    return counts[0], counts[1], first
+
+
+def plan(sql: str) -> dict:
+    """What PostgreSQL does for a SELECT: each table's scan (and index), and the time taken."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        (explained,) = cursor.fetchone()
+    if isinstance(explained, str):
+        explained = json.loads(explained)
+    scans, nodes = [], [explained[0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("Plans", []))
+        if "Relation Name" in node:
+            index = f" using {node['Index Name']}" if node.get("Index Name") else ""
+            scans.append(f"{node['Relation Name']}: {node['Node Type']}{index}")
+    return {"scans": sorted(scans), "ms": explained[0]["Execution Time"]}
 
 
 def queries(seed: dict) -> dict:
@@ -61,9 +81,12 @@ def queries(seed: dict) -> dict:
         "like (htmx POST)": (reader, "post", f"/comments/{liked}/like/", htmx),
         "unlike (htmx POST)": (reader, "post", f"/comments/{liked}/unlike/", htmx),
     }
-    result = {}
+    result, plans = {}, {}
     for name, (client, method, path, extra) in pages.items():
-        result[name] = count(client, method, path, **extra)
+        first, again, sql = count(client, method, path, **extra)
+        result[name] = (first, again)
+        if connection.vendor == "postgresql" and method == "get":
+            plans[name] = [plan(q) for q in sql if q.lstrip().upper().startswith("SELECT")]
     # A reply is not idempotent: one request, on the scratch lesson.
     with CaptureQueriesContext(connection) as captured:
         response = reader.post(
@@ -72,7 +95,7 @@ def queries(seed: dict) -> dict:
     if response.status_code >= 400:
         raise SystemExit(f"reply answered {response.status_code}")
     result["reply (htmx POST)"] = (len(captured), None)
-    return result
+    return {"counts": result, "plans": plans}
 
 
 def rows(seed: dict, expected: dict) -> dict:

@@ -108,6 +108,36 @@ def _writes(verified: dict) -> list[str]:
     return lines
 
 
+def _plans(plans: dict) -> list[str]:
+    """The pages' SELECTs as PostgreSQL ran them, on their first (uncached) request."""
+    if not plans:
+        return []
+    rows = [
+        "## Query plans (PostgreSQL)",
+        "",
+        "`EXPLAIN ANALYZE` of every SELECT of each page's first request, on the seeded data: "
+        "how each table was read and how long the query took in the database.",
+        "",
+        "| page | query | tables read | ms |",
+        "|---|---:|---|---:|",
+    ]
+    for page, queries in plans.items():
+        for number, found in enumerate(queries, 1):
+            scans = "; ".join(found["scans"]) or "no table"
+            rows.append(f"| {page} | {number} | {scans} | {found['ms']:.2f} |")
+    seq = sorted(
+        {
+            scan
+            for queries in plans.values()
+            for q in queries
+            for scan in q["scans"]
+            if "Seq" in scan
+        }
+    )
+    rows += ["", f"Sequential scans: {'; '.join(seq) if seq else 'none'}.", ""]
+    return rows
+
+
 def _queries(queries: dict) -> list[str]:
     rows = ["| page (PostgreSQL) | queries, first request | again |", "|---|---:|---:|"]
     for page, (first, again) in queries.items():
@@ -186,6 +216,7 @@ def markdown(
     found: list[Check],
     verified: dict,
     queries: dict,
+    plans: dict,
     imported: dict | None,
     notes: list[str],
 ) -> str:
@@ -220,6 +251,7 @@ def markdown(
         "",
         *_queries(queries),
         "",
+        *_plans(plans),
         "## Import at speed",
         "",
         *_import(imported),

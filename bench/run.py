@@ -128,9 +128,10 @@ class Bench:
         seed = self.seeds[self.main]
         say(f"Site on 127.0.0.1:{ports[self.main]} ({self.main}); counting queries per page…")
         seed_file = str(self.work / f"seed-{self.main}.json")
-        self.queries = json.loads(
+        checked = json.loads(
             command([PYTHON, "bench/checks.py", "queries", seed_file], env=seed["env"])
         )
+        self.queries, self.plans = checked["counts"], checked["plans"]
         say("Starting the references: nginx, django-comments-xtd…")
         self.references(ports[self.main], seed)
         for name, seed in self.seeds.items():
@@ -363,6 +364,7 @@ class Bench:
             found=report.checks(self.targets, self.main, verified),
             verified=verified,
             queries=self.queries,
+            plans=self.plans,
             imported=imported,
             notes=self.notes,
         )
