@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+import redis
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -24,3 +28,24 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own on the Redis that app servers share; its keys are deleted
+    afterwards. Skipped where Redis does not answer, failed in CI, which needs it."""
+    server = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} does not answer (required in CI)")
+        pytest.skip(f"Redis at {REDIS_URL} does not answer")
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
+    keys = server.keys(f"{prefix}:*")
+    if keys:
+        server.delete(*keys)

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-import redis
 
 from forum.cache import RedisCache
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.conftest import REDIS_URL
 
 
 @pytest.fixture
-def backend():
-    server = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        server.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {REDIS_URL} does not answer (required in CI)")
-        pytest.skip(f"Redis at {REDIS_URL} does not answer")
-    prefix = f"backend-test-{uuid.uuid4().hex}"
-    yield RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
-    keys = server.keys(f"{prefix}:*")
-    if keys:
-        server.delete(*keys)
+def backend(redis_prefix):
+    return RedisCache(REDIS_URL, {"KEY_PREFIX": redis_prefix})
 
 
 def test_it_stores_reads_counts_and_deletes(backend):

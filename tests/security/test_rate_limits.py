@@ -6,14 +6,11 @@ seconds of an hour; the `limits` fixture waits for the next hour then.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from ipaddress import ip_network
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client, RequestFactory
@@ -25,6 +22,7 @@ from forum.models import Comment
 from forum.ratelimit import client_ip, limit_hit
 from forum.services import member_for
 from forum.settings import parse_rate_limits
+from tests.conftest import REDIS_URL
 from tests.factories import CommentFactory, LessonFactory, UserFactory
 from tests.manage_subprocess import run_manage
 
@@ -32,7 +30,6 @@ pytestmark = pytest.mark.django_db
 
 ACTIONS = ["post", "reply", "like", "edit", "report"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(autouse=True)
@@ -308,27 +305,16 @@ def test_allauth_ignores_a_spoofed_forwarded_for(settings, client):
 
 
 @pytest.fixture
-def redis_cache(settings):
+def redis_cache(settings, redis_prefix):
     """The Redis cache the app servers share, under a key prefix of this test's own."""
-    server = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        server.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {REDIS_URL} does not answer (required in CI)")
-        pytest.skip(f"Redis at {REDIS_URL} does not answer")
-    prefix = f"ratelimit-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "forum.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
+            "KEY_PREFIX": redis_prefix,
         }
     }
-    yield prefix
-    keys = server.keys(f"{prefix}:*")
-    if keys:
-        server.delete(*keys)
+    return redis_prefix
 
 
 def test_the_limit_is_shared_across_clients_and_processes(redis_cache, settings):
