@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -36,9 +38,18 @@ from forum.models import Comment, Member
 from forum.selectors import ViewerState
 from lessons.models import Lesson
 
-TOKEN = "__lesson_forum_csrf_token__"  # noqa: S105 - a placeholder, not a secret
-NONCE = "__lesson_forum_csp_nonce__"
-MEMBER_NAME = "__lesson_forum_member_name__"
+
+def _placeholder(name: str) -> str:
+    """A placeholder no one can guess (it is derived from SECRET_KEY), so no comment can hold
+    one and have, say, the reader's CSRF token put in its place."""
+    return (
+        f"__{name}_{salted_hmac('forum.page_cache', name, algorithm='sha256').hexdigest()[:20]}__"
+    )
+
+
+TOKEN = _placeholder("csrf_token")
+NONCE = _placeholder("csp_nonce")
+MEMBER_NAME = _placeholder("member_name")
 TIMEOUT = 24 * 3600
 LOCAL_PAGES = 32
 _RENDERED_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -116,10 +127,6 @@ class _LocalPages:
             self.pages.move_to_end(key)
             while len(self.pages) > self.size:
                 self.pages.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pages.clear()
 
 
 local_pages = _LocalPages(LOCAL_PAGES)
@@ -271,7 +278,7 @@ def store(
     response: HttpResponse,
     lesson: Lesson,
     stamp: str,
-    comments: list[Comment] = (),
+    comments: Sequence[Comment] = (),
 ) -> CachedPage:
     """Keep a rendered page, `stamp` being the lesson's stamp read before anything was, and
     `comments` those whose controls a member's copy may need to re-render."""

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 
-from forum import likes, moderation, services
+from forum import likes, moderation, page_cache, services
 from forum.models import Comment
 from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator, teacher_of
 
@@ -57,7 +57,7 @@ def test_a_cached_page_gets_the_readers_own_csrf_token_and_a_fresh_nonce(thread)
     html = response.content.decode()
     nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1]
     assert f'nonce="{nonce}"' in html
-    assert "__lesson_forum" not in html
+    assert page_cache.TOKEN not in html and page_cache.NONCE not in html
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
     secret = second.cookies["csrftoken"].value
     assert _unmask_cipher_token(token) == secret
@@ -271,3 +271,13 @@ def test_a_like_shows_pressed_on_the_members_next_view(client, busy_lesson):
     html = client.get(lesson.get_absolute_url()).content.decode()
     card = html.split(f'id="comment-{first.pk}"')[1].split('class="comment__footer"')[1]
     assert 'aria-pressed="true"' in card.split("</footer>")[0]
+
+
+def test_text_shaped_like_a_placeholder_is_shown_as_written(client, thread):
+    lesson, root = thread
+    guess = "<code>__lesson_forum_csrf_token__ __csrf_token__ __member_name__</code>"
+    body = "`__lesson_forum_csrf_token__ __csrf_token__ __member_name__`"
+    services.comment_post(author=MemberFactory(), lesson=lesson, parent=root, body=body)
+    client.force_login(UserFactory(username="reader"))
+    for _ in range(2):  # rendered, then from the cache
+        assert guess in client.get(lesson.get_absolute_url()).content.decode()
