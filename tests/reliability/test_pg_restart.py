@@ -20,9 +20,7 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,6 +31,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+
+from tests.manage_subprocess import free_port, manage, server_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -160,25 +160,6 @@ def ensure_pg_running() -> None:
         time.sleep(0.5)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """A fresh database, migrated and seeded, served by gunicorn with the production settings."""
@@ -194,22 +175,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{database}"')
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"TEST_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="forum.settings",
+    env = server_environment(
         DATABASE_URL=pg_url(database).replace("postgresql://", "postgres://", 1),
         DATABASE_CONN_MAX_AGE="60",
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
         FORUM_RATE_LIMIT_SCALE="0",
         STATIC_ROOT=str(tmp_path / "static"),
         LOG_LEVEL="WARNING",  # the 503 middleware logs each outage error

@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 from django.conf import settings
+
+from tests.manage_subprocess import free_port, manage, server_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = next((ROOT / "forum" / "seed").rglob("*.md"))
@@ -43,12 +44,6 @@ def _redis_answers() -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     server_url = _postgres_url()
@@ -61,37 +56,24 @@ def site(tmp_path_factory):
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.execute(f'CREATE DATABASE "{name}"')
     base = server_url.rsplit("/", 1)[0]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TEST_"))},
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "DATABASE_URL": f"{base}/{name}",
-        "REDIS_URL": "redis://127.0.0.1:6379/13",
-        "CACHE_KEY_PREFIX": name,
-        "FORUM_RATE_LIMIT_LIKE": "4/m/member",
-        "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
-    }
-    manage = [sys.executable, "manage.py"]
-    for command in (
-        ["migrate", "--no-input", "-v0"],
-        ["collectstatic", "--no-input", "-v0"],
-        ["import_lesson", str(SEED)],
-        [
-            "shell",
-            "-c",
-            "from django.contrib.auth import get_user_model as U\n"
-            "for name in ['scaler', 'limited', 'invalidator']:\n"
-            f"    U().objects.create_user(name, name + '@example.com', '{PASSWORD}')",
-        ],
-    ):
-        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = server_environment(
+        DATABASE_URL=f"{base}/{name}",
+        REDIS_URL="redis://127.0.0.1:6379/13",
+        CACHE_KEY_PREFIX=name,
+        FORUM_RATE_LIMIT_LIKE="4/m/member",
+        STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
+    )
+    manage(env, "migrate", "--no-input", "-v0")
+    manage(env, "collectstatic", "--no-input", "-v0")
+    manage(env, "import_lesson", str(SEED))
+    users = (
+        "from django.contrib.auth import get_user_model as U\n"
+        "for name in ['scaler', 'limited', 'invalidator']:\n"
+        f"    U().objects.create_user(name, name + '@example.com', '{PASSWORD}')"
+    )
+    manage(env, "shell", "-c", users)
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
             [str(gunicorn), "forum.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
