@@ -134,7 +134,7 @@ local_pages = _LocalPages(LOCAL_PAGES)
 
 def viewer_kind(request: HttpRequest, viewer: Member | None) -> str | None:
     """Whose pages may come from the cache: "anonymous", "member" (see above), or None.
-    What only a query can tell (roles, review) is checked by `ViewerState.plain`."""
+    What only a query can tell (roles, comments in review) is checked by `plain()`."""
     if list(messages.get_messages(request)):
         return None
     if viewer is None:
