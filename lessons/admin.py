@@ -52,6 +52,17 @@ class CourseAdmin(admin.ModelAdmin):
         return page_link(course)
 
 
+# Kept by the site and the importer, shown but never edited here.
+COUNTS_AND_SOURCE = [
+    "comment_count",
+    "like_count",
+    "source_ref",
+    "source_digest",
+    "created_at",
+    "updated_at",
+]
+
+
 @admin.register(Lesson)
 class LessonAdmin(admin.ModelAdmin):
     list_display = [
@@ -75,25 +86,11 @@ class LessonAdmin(admin.ModelAdmin):
             _("Counts and source"),
             {
                 "classes": ["collapse"],
-                "fields": [
-                    "comment_count",
-                    "like_count",
-                    "source_ref",
-                    "source_digest",
-                    "created_at",
-                    "updated_at",
-                ],
+                "fields": COUNTS_AND_SOURCE,
             },
         ),
     ]
-    readonly_fields = [
-        "comment_count",
-        "like_count",
-        "source_ref",
-        "source_digest",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = COUNTS_AND_SOURCE
     actions = ["rerender"]
 
     @admin.display(description=_("page"))

@@ -9,11 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from forum.admin.comments import comment_change_url
 from forum.admin.inlines import moderator_name
+from forum.admin.view_only import ViewOnlyAdmin
 from forum.models import CourseModeration, ModerationAction
 
 
 @admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
+class ModerationActionAdmin(ViewOnlyAdmin):
     """The audit trail: visible to moderators, changeable by nobody, superusers included."""
 
     list_display = [
@@ -29,15 +30,6 @@ class ModerationActionAdmin(admin.ModelAdmin):
     search_fields = ["target", "reason", "actor__username"]
     list_select_related = ["actor"]
     actions = None
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("moderator"), ordering="actor__username")
     def moderator(self, log: ModerationAction) -> str:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from forum import moderation
 from forum.admin.inlines import ActionInline, LikeInline, ReportInline, RevisionInline
 from forum.admin.reasons import EVERYWHERE, confirmed
+from forum.admin.view_only import ViewOnlyAdmin
 from forum.models import Comment, ModerationAction, Report
 from lessons.models import Course
 
@@ -80,7 +81,9 @@ def comment_action(kind: Kind) -> Callable:
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ViewOnlyAdmin):
+    """Status changes go through the actions, each recorded; the change page only shows."""
+
     list_display = [
         "excerpt",
         "lesson_title",
@@ -176,16 +179,6 @@ class CommentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return flatten_fieldsets(self.fieldsets)
-
-    # Status changes go through the actions, so the change page only shows.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_moderate_permission(self, request) -> bool:
         return request.user.has_perm("forum.moderate_comment")

@@ -29,6 +29,7 @@ from forum.admin.comments import (
 )
 from forum.admin.inlines import moderator_name
 from forum.admin.reasons import EVERYWHERE, confirmed
+from forum.admin.view_only import ViewOnlyAdmin
 from forum.models import Comment, Report
 from forum.models.moderation import ReportedComment
 
@@ -82,7 +83,7 @@ def resolution(name: str, description: str, *, upheld: bool, outcome: str = "") 
     )
 
 
-class ResolvesReports(admin.ModelAdmin):
+class ResolvesReports(ViewOnlyAdmin):
     """Resolving reports takes the report permission; nothing is added, edited or deleted."""
 
     actions = [
@@ -101,15 +102,6 @@ class ResolvesReports(admin.ModelAdmin):
 
     def has_resolve_permission(self, request) -> bool:
         return request.user.has_perm("forum.change_report")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReportedComment)
