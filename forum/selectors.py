@@ -78,15 +78,18 @@ def thread_for(
     per_page: int | None = None,
     with_replies: bool = True,
 ) -> ThreadPage:
-    """One page of a lesson's top-level comments with all their replies, in three queries.
-    Without `with_replies` the caller brings the replies (see forum.thread_cache)."""
+    """One page of a lesson's top-level comments with all their replies, in three queries:
+    the page's ids (from the sort's index alone, however deep the page), their rows, their
+    replies. Without `with_replies` the caller brings the replies (see forum.thread_cache)."""
     per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
     top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).visible_to(viewer).top_level()
     start = (page - 1) * per_page
-    window = top_level.select_related("member").order_by(*SORTS[sort])[start : start + per_page + 1]
-    roots = list(window)
-    has_next = len(roots) > per_page
-    roots = roots[:per_page]
+    window = top_level.order_by(*SORTS[sort]).values_list("pk", flat=True)
+    ids = list(window[start : start + per_page + 1])
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
+    rows = Comment.objects.select_related("member").in_bulk(ids)
+    roots = [rows[pk] for pk in ids if pk in rows]  # gone since the first query: left out
     replies = attach_replies(roots, viewer) if with_replies else []
     return ThreadPage(roots, [*roots, *replies], sort, page, has_next, lesson.thread_count)
 

@@ -86,6 +86,9 @@ class Member(models.Model):
         return zlib.crc32(self.display_name.encode()) % 8
 
 
+# The columns besides status that decide whether a comment is listed (CommentQuerySet.visible_to).
+VISIBILITY = ["deleted_at", "reply_count"]
+
 FEATURED_ORDER = (
     "-is_pinned",
     "-is_featured",
@@ -228,7 +231,9 @@ class Comment(models.Model):
             )
         ]
         # One index per sort of a lesson's top-level comments (forum.selectors.SORTS), so a
-        # page is read in index order however many comments the lesson holds.
+        # page is read in index order however many comments the lesson holds; with what
+        # `visible_to` asks of a row included, a page's ids come from the index alone
+        # (PostgreSQL; elsewhere `include` is left out).
         indexes = [
             models.Index(
                 "lesson",
@@ -238,6 +243,7 @@ class Comment(models.Model):
                 F("created_at").desc(),
                 F("id").desc(),
                 condition=Q(parent__isnull=True, status="published"),
+                include=VISIBILITY,
                 name="comment_top_featured",
             ),
             models.Index(
@@ -246,11 +252,13 @@ class Comment(models.Model):
                 F("created_at").desc(),
                 F("id").desc(),
                 condition=Q(parent__isnull=True, status="published"),
+                include=VISIBILITY,
                 name="comment_top_hot",
             ),
             models.Index(
                 fields=["lesson", "created_at", "id"],
                 condition=Q(parent__isnull=True, status="published"),
+                include=VISIBILITY,
                 name="comment_top_created",
             ),
             models.Index(fields=["lesson", "created_at"], name="comment_lesson_created"),

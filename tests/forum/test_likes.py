@@ -201,7 +201,7 @@ def test_lesson_page_queries_do_not_grow_with_comments_or_likes(
         client.force_login(viewer)
     counts = []
     for url in pages:
-        with django_assert_num_queries(9 if signed_in else 5) as queries:
+        with django_assert_num_queries(10 if signed_in else 6) as queries:
             client.get(url)
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
