@@ -3,9 +3,9 @@
 Every change visible on a lesson page calls `discussion_changed` (or, for a comment's likes,
 `like_counted`): it moves the thread's `version` (the key of its cached HTML) in the database and
 the lesson's stamp in the shared cache (what a cached page is checked against), so every app
-server sees it on its next request. Changes that show on many lessons at once (a member's name
-or avatar, a lesson or course edited) move the cache-wide generation instead, which is part of
-every stamp.
+server sees it on its next request; a like moves the version with its count (forum.likes).
+Changes that show on many lessons at once (a member's name or avatar, a lesson or course edited)
+move the cache-wide generation instead, which is part of every stamp.
 
 Stamps are random tokens, not counters: a token that the cache evicted and makes anew can never
 equal one that an old entry was stored with. They are moved at once and again when the write's
@@ -57,10 +57,9 @@ def comment_changed(comment: Comment) -> None:
 
 
 def like_counted(comment: Comment) -> None:
-    """A comment's like count changes, in its thread alone: call it before the count moves.
-    The lesson's row is left alone, so that likes on one lesson do not wait for each other;
-    the thread's row is locked before the comment's, the order every write keeps."""
-    Comment.objects.filter(pk=comment.root_id or comment.pk).update(version=F("version") + 1)
+    """A comment's like count changes, in its thread alone: the lesson's stamp moves, and the
+    caller moves the thread's version with the count (forum.likes). The lesson's row is left
+    alone, so that likes on one lesson do not wait for each other."""
     _move_now_and_on_commit(_lesson_stamp_key(comment.lesson_id))
 
 

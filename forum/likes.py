@@ -53,24 +53,56 @@ def _insert_once(model: type[models.Model], **values: Any) -> bool:
         return cursor.fetchone() is not None
 
 
+def _like_count_move(comment: Comment, delta: int) -> None:
+    """Move the comment's like count by `delta`, and its thread's `version` (the key of the
+    thread's cached HTML), the thread's row first as every write does; `comment.like_count`
+    becomes the new count. A comment that starts its thread is one UPDATE … RETURNING."""
+    activity.like_counted(comment)
+    meta = Comment._meta
+    quote = connection.ops.quote_name
+    table, pk, likes, version = (
+        quote(name)
+        for name in (
+            meta.db_table,
+            meta.pk.column,
+            meta.get_field("like_count").column,
+            meta.get_field("version").column,
+        )
+    )
+    root_id = comment.root_id or comment.pk
+    with connection.cursor() as cursor:
+        # Only the model's quoted names are formatted in; every value is a parameter.
+        if root_id != comment.pk:
+            cursor.execute(
+                f"UPDATE {table} SET {version} = {version} + 1 WHERE {pk} = %s",  # noqa: S608
+                [root_id],
+            )
+        cursor.execute(
+            f"UPDATE {table} SET {likes} = {likes} + %s, {version} = {version} + %s "  # noqa: S608
+            f"WHERE {pk} = %s RETURNING {likes}",
+            [delta, int(root_id == comment.pk), comment.pk],
+        )
+        (comment.like_count,) = cursor.fetchone()
+
+
 @transaction.atomic
 def like_add(*, member: Member, comment: Comment) -> bool:
-    """Like `comment`; False when the member already liked it (nothing changes)."""
+    """Like `comment`; False when the member already liked it (nothing changes).
+    When it is added, `comment.like_count` is the new count."""
     _likeable(member, comment)
     created = _insert_once(CommentLike, member=member.pk, comment=comment.pk)
     if created:
-        activity.like_counted(comment)
-        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+        _like_count_move(comment, +1)
     return created
 
 
 @transaction.atomic
 def like_remove(*, member: Member, comment: Comment) -> bool:
-    """Take a like back; False when there was none."""
+    """Take a like back; False when there was none. When it is taken back,
+    `comment.like_count` is the new count."""
     deleted, _rows = CommentLike.objects.filter(member=member, comment=comment).delete()
     if deleted:
-        activity.like_counted(comment)
-        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+        _like_count_move(comment, -1)
     return bool(deleted)
 
 

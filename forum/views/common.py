@@ -76,20 +76,40 @@ def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
     }
 
 
-def comment_or_404(request: HttpRequest, comment_id: int) -> Comment:
-    """A comment the asker may see: published, or their own awaiting review."""
-    comments = Comment.objects.select_related("lesson__course", "member")
-    # The lesson's article is long and no action on a comment shows it.
-    comments = comments.defer("lesson__body_markdown", "lesson__body_html")
+# What a like needs of a comment: whether it may be liked, and the like button.
+LIKE_FIELDS = (
+    "lesson_id",
+    "member_id",
+    "root_id",
+    "status",
+    "deleted_at",
+    "like_count",
+    "imported_like_count",
+)
+
+
+def comment_or_404(request: HttpRequest, comment_id: int, *, for_like: bool = False) -> Comment:
+    """A comment the asker may see: published, or their own awaiting review. With `for_like`,
+    only the fields a like reads (LIKE_FIELDS); otherwise with its lesson and author."""
+    if for_like:
+        comments = Comment.objects.only(*LIKE_FIELDS)
+    else:
+        comments = Comment.objects.select_related("lesson__course", "member")
+        # The lesson's article is long and no action on a comment shows it.
+        comments = comments.defer("lesson__body_markdown", "lesson__body_html")
     comment = get_object_or_404(comments, pk=comment_id)
-    own_pending = (
-        comment.status == Comment.Status.PENDING
-        and request.user.is_authenticated
-        and comment.member.user_id == request.user.pk
-    )
-    if comment.status != Comment.Status.PUBLISHED and not own_pending:
+    if comment.status != Comment.Status.PUBLISHED and not _own_pending(request, comment):
         raise Http404("no such comment")
     return comment
+
+
+def _own_pending(request: HttpRequest, comment: Comment) -> bool:
+    viewer = viewer_member(request)
+    return (
+        comment.status == Comment.Status.PENDING
+        and viewer is not None
+        and comment.member_id == viewer.pk
+    )
 
 
 def back_to(request: HttpRequest, fallback: str, anchor: str) -> HttpResponse:

@@ -18,15 +18,18 @@ from lessons.models import Lesson
 @rate_limited("like")
 def comment_like(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
     """`action` is like or unlike: two idempotent requests, never a blind toggle."""
-    comment = comment_or_404(request, comment_id)
+    comment = comment_or_404(request, comment_id, for_like=True)
     member = services.member_for(request.user)
     if action == "like":
-        likes.like_add(member=member, comment=comment)
+        changed = likes.like_add(member=member, comment=comment)
     else:
-        likes.like_remove(member=member, comment=comment)
+        changed = likes.like_remove(member=member, comment=comment)
     if not request.htmx:
-        return back_to(request, comment.lesson.get_absolute_url(), f"comment-{comment.pk}")
-    comment.refresh_from_db(fields=["like_count"])
+        lesson = Lesson.objects.select_related("course").only("slug", "course__slug")
+        url = lesson.get(pk=comment.lesson_id).get_absolute_url()
+        return back_to(request, url, f"comment-{comment.pk}")
+    if not changed:  # liked or unliked already, maybe from another tab: show today's count
+        comment.refresh_from_db(fields=["like_count"])
     comment.liked = action == "like"
     return render(
         request,

@@ -205,3 +205,22 @@ def test_lesson_page_queries_do_not_grow_with_comments_or_likes(
             client.get(url)
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(("action", "thread_start"), [("like", True), ("unlike", False)])
+def test_a_like_is_a_fixed_number_of_queries(
+    member_client, member, django_assert_num_queries, action, thread_start
+):
+    """Session, account and member, the comment; then, in one transaction (a savepoint in
+    tests), the like row and one UPDATE … RETURNING of the count (and of the thread's version
+    first, for a reply); the count is not read again."""
+    root = CommentFactory(like_count=0)
+    comment = root if thread_start else CommentFactory(lesson=root.lesson, parent=root, root=root)
+    liker = services.member_for(member)
+    if action == "unlike":
+        likes.like_add(member=liker, comment=comment)
+    url = reverse(f"forum:comment-{action}", args=[comment.pk])
+    with django_assert_num_queries(7 if thread_start else 8) as queries:
+        response = member_client.post(url, **HTMX)
+    assert response.status_code == 200
+    assert not any(q["sql"].startswith("SELECT") for q in queries.captured_queries[3:])
