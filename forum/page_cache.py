@@ -3,8 +3,9 @@ lesson's stamp (see forum.activity), so a cached page is never stale on any app 
 process also keeps the pages it served last, checked the same way: a hit costs one round trip to
 the cache and no query.
 
-A page differs between anonymous readers only in its CSRF token and CSP nonce; the cached copy
-holds placeholders for both, filled in per response. Plain members (no curating role, not staff,
+A page differs between anonymous readers only in its CSP nonce (it holds no form, so no CSRF
+token); the cached copy holds a placeholder for it, and for a CSRF token where a page has one
+(members' pages), filled in per response. Plain members (no curating role, not staff,
 not suspended, no comment of theirs awaiting review) share one copy too, rendered for a member
 who wrote and liked nothing: each response puts in their name, and re-renders the like buttons
 and actions of the few comments that they wrote or liked, found in one query.
@@ -50,6 +51,7 @@ def _placeholder(name: str) -> str:
 TOKEN = _placeholder("csrf_token")
 NONCE = _placeholder("csp_nonce")
 MEMBER_NAME = _placeholder("member_name")
+_TOKEN, _NONCE, _MEMBER_NAME = (p.encode() for p in (TOKEN, NONCE, MEMBER_NAME))
 TIMEOUT = 24 * 3600
 LOCAL_PAGES = 32
 _RENDERED_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -82,6 +84,11 @@ class CachedPage:
     @property
     def comment_ids(self) -> list[int]:
         return [comment.pk for comment in self.comments]
+
+    @functools.cached_property
+    def encoded(self) -> bytes:
+        """The page in UTF-8, made once per process: 0.1 ms for a page of 200 KB."""
+        return self.html.encode()
 
 
 class _AnyMember:
@@ -178,11 +185,10 @@ def cached_page(key: str) -> CachedPage | None:
 
 def respond(request: HttpRequest, page: CachedPage) -> HttpResponse:
     """The page for this reader, or 304 if their copy is this page."""
-    token = get_token(request)  # the page's forms need a CSRF secret: made now if there is none
     etag = _etag(request, page)
     response = get_conditional_response(request, etag=etag, last_modified=page.last_modified)
     if response is None:
-        response = HttpResponse(_fill(page.html, request, token=token))
+        response = HttpResponse(_fill(page.encoded, request))
     return _headers(response, etag, page)
 
 
@@ -219,16 +225,19 @@ def respond_to_member(
         copied = end
     pieces.append(html[copied:])
     name = escape(request.user.get_username())
-    html = _fill("".join(pieces), request, token=get_token(request), member_name=name)
-    response = HttpResponse(html)
+    response = HttpResponse(_fill("".join(pieces).encode(), request, member_name=name))
     patch_cache_control(response, private=True, no_cache=True)
     return response
 
 
-def _fill(html: str, request: HttpRequest, *, token: str, member_name: str = "") -> str:
-    """The placeholders filled in (str.replace: a regex for all three takes three times as long)."""
-    html = html.replace(TOKEN, token).replace(NONCE, str(get_nonce(request)))
-    return html.replace(MEMBER_NAME, member_name) if member_name else html
+def _fill(html: bytes, request: HttpRequest, *, member_name: str = "") -> bytes:
+    """The placeholders filled in (bytes.replace: a regex for all three takes three times as
+    long). The reader's CSRF token (a secret made now if they have none) only where the page has
+    a form."""
+    if _TOKEN in html:
+        html = html.replace(_TOKEN, get_token(request).encode())
+    html = html.replace(_NONCE, str(get_nonce(request)).encode())
+    return html.replace(_MEMBER_NAME, member_name.encode()) if member_name else html
 
 
 class _Author:
@@ -282,7 +291,6 @@ def store(
 ) -> CachedPage:
     """Keep a rendered page, `stamp` being the lesson's stamp read before anything was, and
     `comments` those whose controls a member's copy may need to re-render."""
-    get_token(request)  # as in respond(), even if the page (a fragment) has no form
     html = response.content.decode()
     token = _RENDERED_TOKEN.search(html)
     if token:
@@ -311,8 +319,12 @@ def headers(request: HttpRequest, response: HttpResponse, page: CachedPage) -> H
 
 
 def _etag(request: HttpRequest, page: CachedPage) -> str:
-    """Bound to the reader's CSRF cookie too: their copy holds a token for it."""
-    state = f"{page.key}|{page.stamp}|{request.META['CSRF_COOKIE']}"
+    """Bound to the reader's CSRF cookie too when the page has a form: their copy holds a token
+    for it."""
+    state = f"{page.key}|{page.stamp}"
+    if TOKEN in page.html:
+        get_token(request)  # makes the secret if the reader has none
+        state += f"|{request.META['CSRF_COOKIE']}"
     return f'W/"{hashlib.sha256(state.encode()).hexdigest()[:32]}"'
 
 

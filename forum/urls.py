@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from forum.views import discussion, likes, reports
+from forum.views import discussion, language, likes, reports
 
 admin.site.site_header = _("Lesson Forum moderation")
 admin.site.site_title = _("Lesson Forum")
@@ -42,7 +42,7 @@ forum_patterns = [
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("language/", language.language_choose, name="language"),
     path("", include("lessons.urls")),
     path("", include((forum_patterns, "forum"))),
 ]

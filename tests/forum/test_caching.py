@@ -49,7 +49,7 @@ def test_second_anonymous_view_is_served_from_the_cache_without_a_query(
         client.get(lesson.get_absolute_url())
 
 
-def test_a_cached_page_gets_the_readers_own_csrf_token_and_a_fresh_nonce(thread):
+def test_a_cached_page_gets_a_fresh_nonce_and_no_csrf_token(thread):
     lesson, _ = thread
     first, second = Client(), Client()
     first.get(lesson.get_absolute_url())
@@ -58,9 +58,20 @@ def test_a_cached_page_gets_the_readers_own_csrf_token_and_a_fresh_nonce(thread)
     nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1]
     assert f'nonce="{nonce}"' in html
     assert page_cache.TOKEN not in html and page_cache.NONCE not in html
+    assert "csrfmiddlewaretoken" not in html and "X-CSRFToken" not in html
+    assert "csrftoken" not in second.cookies
+
+
+def test_a_cached_members_page_gets_the_members_own_csrf_token(thread):
+    lesson, _ = thread
+    first, second = Client(), Client()
+    first.force_login(UserFactory())
+    first.get(lesson.get_absolute_url())
+    second.force_login(UserFactory())
+    html = second.get(lesson.get_absolute_url()).content.decode()
+    assert page_cache.TOKEN not in html
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
-    secret = second.cookies["csrftoken"].value
-    assert _unmask_cipher_token(token) == secret
+    assert _unmask_cipher_token(token) == second.cookies["csrftoken"].value
 
 
 def test_threads_rendered_for_one_page_serve_another(client, thread, django_assert_num_queries):

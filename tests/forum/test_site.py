@@ -3,10 +3,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.factories import CourseFactory, LessonFactory
+from tests.factories import CourseFactory, LessonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,19 +37,31 @@ def test_home_page_lists_courses_with_counts(client):
     assert re.search(r"20\s*条留言", html)
 
 
-def test_language_cookie_switches_the_page_to_english(client):
-    response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
+def test_language_link_switches_the_page_to_english(client):
+    response = client.get(reverse("language"), {"language": "en", "next": "/courses/x/?sort=new"})
     assert response.status_code == 302
+    assert response["Location"] == "/courses/x/?sort=new"
     html = client.get("/").content.decode()
     assert '<html lang="en">' in html
     assert "Lesson Forum" in html
     assert "Log in" in html
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", ""])
+def test_language_link_goes_back_only_to_this_site(client, next_url):
+    response = client.get(reverse("language"), {"language": "en", "next": next_url})
+    assert response["Location"] == "/"
+
+
+def test_language_link_ignores_a_language_the_site_does_not_offer(client):
+    response = client.get(reverse("language"), {"language": "fr", "next": "/"})
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+
+
 def test_footer_offers_both_languages(client):
     html = client.get("/").content.decode()
-    assert 'name="language" value="en"' in html
-    assert 'name="language" value="zh-hans"' in html
+    assert "?language=en&amp;next=/" in html
+    assert "?language=zh-hans&amp;next=/" in html
 
 
 def test_signed_in_member_sees_their_name_and_a_logout_form(member_client, member):
@@ -86,9 +99,16 @@ def test_pages_carry_a_nonce_csp_without_inline_scripts(client):
     assert "style=" not in html
 
 
-def test_htmx_requests_send_the_csrf_token(client):
+def test_htmx_requests_of_members_send_the_csrf_token(client):
+    client.force_login(UserFactory())
     html = client.get("/").content.decode()
     assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
+
+
+def test_pages_for_readers_not_signed_in_hold_no_csrf_token(client):
+    html = client.get("/").content.decode()
+    assert "X-CSRFToken" not in html and "csrfmiddlewaretoken" not in html
+    assert "csrftoken" not in client.cookies
 
 
 def test_ensure_admin_prints_a_fresh_password_once(capsys, django_user_model, settings):

@@ -36,8 +36,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Covered by their own projects and tests: the admin, allauth's account pages, set_language.
-FOREIGN_URLCONFS = {"allauth.urls", "django.conf.urls.i18n"}
+# Covered by their own projects and tests: the admin and allauth's account pages.
+FOREIGN_URLCONFS = {"allauth.urls"}
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ def no_rate_limits(settings):
 
 
 def project_urls() -> dict[str, URLPattern]:
-    """Every URL pattern of the project outside the admin, allauth and i18n, by its name."""
+    """Every URL pattern of the project outside the admin and allauth, by its name."""
     found: dict[str, URLPattern] = {}
 
     def walk(patterns: list, namespace: str) -> None:
@@ -110,7 +110,8 @@ def pinned(world: World) -> None:
 class Url:
     """What a URL answers `who` (author, other or moderator) with a CSRF token.
 
-    get: 200 for a page or a form, which change nothing; 405 when only POST is allowed.
+    get: 200 for a page or a form, which change nothing (302 for the language switch, which
+    sets a cookie and goes back); 405 when only POST is allowed.
     post: 405 for read-only pages; 302 when the POST changes data (after `before` has put the
     world in a state the POST changes).
     """
@@ -127,6 +128,7 @@ class Url:
 
 
 URLS = {
+    "language": Url(get=302),
     "lessons:home": Url(get=200),
     "lessons:course": Url(get=200),
     "forum:lesson": Url(get=200),
@@ -229,7 +231,7 @@ def test_a_token_from_another_visitor_is_refused(name, world):
     if url.before:
         url.before(world)
     stranger = Client(enforce_csrf_checks=True)
-    stranger.get(reverse("lessons:home"))
+    stranger.get(reverse("account_login"))  # a form: the stranger gets a CSRF cookie
     client = client_for(getattr(world, url.who), csrf_checks=True)
     client.get(reverse("lessons:home"))  # its own CSRF cookie, which the token does not match
     before = snapshot()
