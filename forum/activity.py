@@ -5,7 +5,8 @@ Every change visible on a lesson page calls `discussion_changed` (or, for a comm
 the lesson's stamp in the shared cache (what a cached page is checked against), so every app
 server sees it on its next request; a like moves the version with its count (forum.likes).
 Changes that show on many lessons at once (a member's name or avatar, a lesson or course edited)
-move the cache-wide generation instead, which is part of every stamp.
+move the cache-wide generation instead, which is part of every stamp, as is the release (the
+code and templates the page was rendered with).
 
 Stamps are random tokens, not counters: a token that the cache evicted and makes anew can never
 equal one that an old entry was stored with. They are moved at once and again when the write's
@@ -15,10 +16,12 @@ after it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from functools import partial
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -28,6 +31,21 @@ from forum.models import Comment
 from lessons.models import Lesson
 
 GENERATION_KEY = "forum:generation"
+
+
+def _release() -> str:
+    """A digest of the code, templates and translations this process renders with, so that
+    what one release cached is never served by another (app servers updated in turn)."""
+    digest = hashlib.sha256()
+    for folder in ("forum", "lessons", "templates"):
+        for path in sorted((settings.BASE_DIR / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".mo"}:
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+RELEASE = _release()
 
 
 def counters_move(comment: Comment, delta: int) -> None:
@@ -87,7 +105,7 @@ def _tokens(*keys: str) -> list[str]:
 
 
 def generation() -> str:
-    return _tokens(GENERATION_KEY)[0]
+    return f"{RELEASE}.{_tokens(GENERATION_KEY)[0]}"
 
 
 def generation_bump() -> None:
@@ -96,7 +114,7 @@ def generation_bump() -> None:
 
 def lesson_stamp(lesson_id: int) -> str:
     """What a cached page of the lesson was rendered at: moves with every change it shows."""
-    return ".".join(_tokens(GENERATION_KEY, _lesson_stamp_key(lesson_id)))
+    return ".".join([RELEASE, *_tokens(GENERATION_KEY, _lesson_stamp_key(lesson_id))])
 
 
 def member_saved(**kwargs) -> None:

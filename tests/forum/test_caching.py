@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 
-from forum import likes, moderation, page_cache, services
+from forum import activity, likes, moderation, page_cache, services
 from forum.models import Comment
 from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator, teacher_of
 
@@ -72,6 +72,14 @@ def test_a_cached_members_page_gets_the_members_own_csrf_token(thread):
     assert page_cache.TOKEN not in html
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
     assert _unmask_cipher_token(token) == second.cookies["csrftoken"].value
+
+
+def test_a_page_cached_by_another_release_is_not_served(client, thread, monkeypatch):
+    lesson, _ = thread
+    client.get(lesson.get_absolute_url())
+    monkeypatch.setattr(activity, "RELEASE", "another")
+    key = page_cache.page_key(client.get(lesson.get_absolute_url()).wsgi_request, "anonymous")
+    assert page_cache.cached_page(key).stamp.startswith("another.")
 
 
 def test_threads_rendered_for_one_page_serve_another(client, thread, django_assert_num_queries):
