@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from forum import services
+from forum.accounts import AuthenticationBackend
+from forum.models import Member
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +73,37 @@ def test_account_pages_wear_the_site_layout(client):
     assert 'class="site-header"' in html
     assert "page-entrance" in html
     assert 'class="form form--entrance"' in html
+
+
+def test_the_backend_loads_the_account_as_the_orm_does_with_its_member_in_one_query(
+    django_assert_num_queries,
+):
+    user = UserFactory(last_login=timezone.now())
+    member = services.member_for(user)
+    Member.objects.filter(pk=member.pk).update(suspended_until=timezone.now(), is_banned=True)
+    with django_assert_num_queries(1):
+        loaded = AuthenticationBackend().get_user(user.pk)
+        loaded_member = loaded.member
+    expected = get_user_model().objects.get(pk=user.pk)
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
+    for field in Member._meta.concrete_fields:
+        assert getattr(loaded_member, field.attname) == getattr(
+            Member.objects.get(pk=member.pk), field.attname
+        ), field.name
+    assert loaded.last_login.tzinfo is not None and loaded_member.is_banned is True
+
+
+def test_the_backend_knows_an_account_without_a_member_without_asking_again(
+    django_assert_num_queries,
+):
+    user = UserFactory()
+    with django_assert_num_queries(1):
+        loaded = AuthenticationBackend().get_user(user.pk)
+        with pytest.raises(Member.DoesNotExist):
+            loaded.member  # noqa: B018
+
+
+def test_the_backend_refuses_unknown_and_inactive_accounts():
+    assert AuthenticationBackend().get_user(999_999) is None
+    assert AuthenticationBackend().get_user(UserFactory(is_active=False).pk) is None
