@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "forum.middleware.CachedPageMiddleware",
     "forum.middleware.HtmxPermissionDeniedMiddleware",
     "forum.middleware.DatabaseUnavailableMiddleware",
     "allauth.account.middleware.AccountMiddleware",

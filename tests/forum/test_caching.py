@@ -300,3 +300,21 @@ def test_text_shaped_like_a_placeholder_is_shown_as_written(client, thread):
     client.force_login(UserFactory(username="reader"))
     for _ in range(2):  # rendered, then from the cache
         assert guess in client.get(lesson.get_absolute_url()).content.decode()
+
+
+def test_readers_without_a_session_get_the_page_the_view_gives_anyone_anonymous(
+    thread, django_assert_num_queries
+):
+    """forum.middleware.CachedPageMiddleware answers them before the view runs."""
+    lesson, _ = thread
+    Client().get(lesson.get_absolute_url())
+    with_session = Client()
+    with_session.cookies["sessionid"] = "no-such-session"  # anonymous, but the view decides
+    by_view = with_session.get(lesson.get_absolute_url())
+    with django_assert_num_queries(0):
+        early = Client().get(lesson.get_absolute_url())
+    assert early.wsgi_request.resolver_match is None  # answered before URL resolving
+    assert by_view.wsgi_request.resolver_match is not None
+    for header in ("ETag", "Last-Modified", "Vary", "Cache-Control", "X-Frame-Options"):
+        assert early[header] == by_view[header]
+    assert normalized(early) == normalized(by_view)
