@@ -98,6 +98,8 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     if kind is None:
         return response
     controlled = threads.everything if kind == "member" else []
+    if kind == "anonymous":  # a member's copy is made theirs by exact matches of its parts
+        response.content = page_cache.compact(response.content.decode())
     page = page_cache.store(key, request, response, lesson, stamp, controlled)
     if kind == "anonymous":
         return page_cache.headers(request, response, page)

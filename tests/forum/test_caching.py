@@ -318,3 +318,34 @@ def test_readers_without_a_session_get_the_page_the_view_gives_anyone_anonymous(
     for header in ("ETag", "Last-Modified", "Vary", "Cache-Control", "X-Frame-Options"):
         assert early[header] == by_view[header]
     assert normalized(early) == normalized(by_view)
+
+
+CODE = "```python\ndef f():\n    if x:\n        return 1\n\n\n    return 2\n```"
+
+
+def test_compacting_keeps_what_a_page_reads_and_every_code_block_as_written():
+    html = (
+        '<div class="a">\n    <p>一 <b>二</b> 三</p>\n\n    <pre><code>  a\n\n    b  </code>'
+        '</pre>\n  <textarea name="body">\n  keep  \n</textarea>\n  <span>x</span> <span>y</span>'
+        "\n</div>"
+    )
+    compacted = page_cache.compact(html)
+    assert compacted == (
+        '<div class="a">\n<p>一 <b>二</b> 三</p>\n<pre><code>  a\n\n    b  </code></pre>\n'
+        '<textarea name="body">\n  keep  \n</textarea>\n<span>x</span> <span>y</span>\n</div>'
+    )
+
+
+def test_an_anonymous_page_is_compacted_and_its_code_blocks_are_kept(client):
+    lesson = LessonFactory(body_markdown=f"正文\n\n{CODE}\n")
+    root = services.comment_post(author=MemberFactory(), lesson=lesson, body=f"留言\n\n{CODE}")
+    html = page(client, lesson)[1]
+    blocks = re.findall(r"<pre\b.*?</pre>", html, re.S)
+    assert blocks == [
+        *re.findall(r"<pre\b.*?</pre>", lesson.body_html, re.S),
+        *re.findall(r"<pre\b.*?</pre>", Comment.objects.get(pk=root.pk).body_html, re.S),
+    ]
+    # Between two tags, with line breaks: what compacting takes out anywhere else.
+    assert all('</span>\n\n\n    <span class="k">return' in block for block in blocks)
+    outside = re.sub(r"<pre\b.*?</pre>", "", html, flags=re.S)
+    assert not re.search(r">[ \t]*\n\s*\n\s*<|>\n[ \t]+<", outside)
