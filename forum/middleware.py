@@ -31,6 +31,7 @@ class CachedPageMiddleware:
             request.method in {"GET", "HEAD"}
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and CookieStorage.cookie_name not in request.COOKIES
+            and page_cache.local_pages.holds(request.path)
         ):
             page = page_cache.cached_page(page_cache.page_key(request, "anonymous"), local=True)
             if page is not None:

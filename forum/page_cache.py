@@ -18,7 +18,7 @@ import hashlib
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -80,6 +80,7 @@ class CachedPage:
     last_modified: int  # when it was rendered, a Unix time
     lesson_like_count: int = 0
     comments: tuple[CommentControls, ...] = ()  # in a page for members
+    path: str = ""  # the request's path
 
     @property
     def comment_ids(self) -> list[int]:
@@ -129,6 +130,7 @@ class _LocalPages:
     def __init__(self, size: int) -> None:
         self.size = size
         self.pages: OrderedDict[str, CachedPage] = OrderedDict()
+        self.paths: Counter[str] = Counter()  # of the pages kept
         self.lock = threading.Lock()
 
     def get(self, key: str) -> CachedPage | None:
@@ -140,10 +142,18 @@ class _LocalPages:
 
     def put(self, key: str, page: CachedPage) -> None:
         with self.lock:
+            if (old := self.pages.pop(key, None)) is not None:
+                self.paths[old.path] -= 1
             self.pages[key] = page
-            self.pages.move_to_end(key)
+            self.paths[page.path] += 1
             while len(self.pages) > self.size:
-                self.pages.popitem(last=False)
+                _key, evicted = self.pages.popitem(last=False)
+                self.paths[evicted.path] -= 1
+            self.paths = +self.paths  # without the paths no page has any more
+
+    def holds(self, path: str) -> bool:
+        """Whether a page of `path` is kept: a dictionary lookup, for any request."""
+        return path in self.paths
 
 
 local_pages = _LocalPages(LOCAL_PAGES)
@@ -330,6 +340,7 @@ def store(
         last_modified,
         lesson.like_count,
         tuple(map(controls, comments)),
+        request.path,
     )
     cache.set(key, page, TIMEOUT)
     local_pages.put(key, page)

@@ -349,3 +349,12 @@ def test_an_anonymous_page_is_compacted_and_its_code_blocks_are_kept(client):
     assert all('</span>\n\n\n    <span class="k">return' in block for block in blocks)
     outside = re.sub(r"<pre\b.*?</pre>", "", html, flags=re.S)
     assert not re.search(r">[ \t]*\n\s*\n\s*<|>\n[ \t]+<", outside)
+
+
+def test_a_process_knows_which_paths_it_holds_pages_of():
+    pages = page_cache._LocalPages(2)
+    for key, path in [("a", "/one/"), ("b", "/one/"), ("c", "/two/")]:
+        pages.put(key, page_cache.CachedPage(key, 1, "s", "", 0, path=path))
+    assert pages.holds("/one/") and pages.holds("/two/")  # "a" went, "b" keeps /one/
+    pages.put("d", page_cache.CachedPage("d", 1, "s", "", 0, path="/two/"))
+    assert not pages.holds("/one/") and pages.holds("/two/")
