@@ -46,6 +46,9 @@ def checks(targets: dict[str, Target], main: str, verified: dict) -> list[Check]
             0.65,
         ),
     ]
+    if "bytes-big" in targets and found[2].measured != "—":
+        sizes = targets["bytes-big"].ratio(targets.get("bytes-seed"))
+        found[2].measured += f"; fixed responses of the same sizes: {ratio_text(sizes)}"
     likes = ratio(
         f"likes from {LIKERS} members on PostgreSQL ÷ framework floor", "pg-likes", "floor", 0.3
     )
@@ -58,6 +61,9 @@ def checks(targets: dict[str, Target], main: str, verified: dict) -> list[Check]
             f"{'' if rows['likes_match'] else ', NOT the expected rows'}; `recount --check` "
             f"{'clean' if rows['recount_ok'] else 'found drift'}"
         )
+        if "lean-likes" in targets:
+            lean = targets["lean-likes"].ratio(targets.get("floor"))
+            likes.measured += f"; Django's leanest like: {ratio_text(lean)}"
         exact = rows["likes_match"] and rows["recount_ok"] and target.complete
         likes.passed = bool(likes.passed) and exact and target.errors == 0
     return [*found, likes]

@@ -198,6 +198,16 @@ class Bench:
                 reference=True,
             )
         )
+        if self.main == "pg":
+            self.add(
+                targets.likes(
+                    "lean-likes",
+                    f"Django's leanest like (one SQL statement), {LIKERS} members",
+                    port,
+                    seed,
+                    lean=True,
+                )
+            )
         nginx_port = servers.nginx(
             self.processes, self.work, servers.http_get(port, seed["seed_url"]).body
         )
@@ -262,6 +272,19 @@ class Bench:
                     f"{name}-big-anon", f"{where}: 10k lesson page 1, anonymous", port, big_url
                 )
             )
+        if every and f"{name}-big-anon" in self.targets:
+            # The same gunicorn sending just as many bytes and nothing else: what the sizes cost.
+            for which, page in (("seed", "seed lesson"), ("big", "10k lesson page 1")):
+                size = self.targets[f"{name}-{which}-anon"].size
+                self.add(
+                    targets.page(
+                        f"bytes-{which}",
+                        f"Fixed response as long as the {page}",
+                        port,
+                        f"/bench-bytes/{size}/",
+                        reference=True,
+                    )
+                )
         if every:
             self.add(
                 targets.page(

@@ -97,21 +97,23 @@ def _writers(port: int, seed: dict, members: list[dict]) -> list[dict[str, str]]
     return headers
 
 
-def likes(key: str, label: str, port: int, seed: dict) -> Target:
+def likes(key: str, label: str, port: int, seed: dict, *, lean: bool = False) -> Target:
     """LIKERS members, each alternating like and unlike over the seed lesson's comments,
-    starting at a different comment."""
-    ids = seed["seed_comment_ids"]
+    starting at a different comment. `lean`: the same through bench/floor_wsgi.py's leanest
+    like, over the scratch lesson's comments (the seed lesson's like rows are checked after)."""
+    ids = seed["scratch_comment_ids" if lean else "seed_comment_ids"]
+    url = "/bench-like/{}/{}/" if lean else "/comments/{}/{}/"
     connections = []
     for number, headers in enumerate(_writers(port, seed, seed["likers"][:LIKERS])):
         cycle = []
         for step in range(len(ids)):
             comment = ids[(number + step) % len(ids)]
             cycle += [
-                Request("like", "POST", f"/comments/{comment}/like/"),
-                Request("unlike", "POST", f"/comments/{comment}/unlike/"),
+                Request("like", "POST", url.format(comment, "like")),
+                Request("unlike", "POST", url.format(comment, "unlike")),
             ]
         connections.append(Connection(headers, cycle))
-    return Target(key, label, port, connections, "/bench-floor/")
+    return Target(key, label, port, connections, "/bench-floor/", reference=lean)
 
 
 def expected_likes(target: Target, seed: dict) -> list[tuple[int, int]]:
