@@ -358,3 +358,12 @@ def test_a_process_knows_which_paths_it_holds_pages_of():
     assert pages.holds("/one/") and pages.holds("/two/")  # "a" went, "b" keeps /one/
     pages.put("d", page_cache.CachedPage("d", 1, "s", "", 0, path="/two/"))
     assert not pages.holds("/one/") and pages.holds("/two/")
+
+
+def test_readers_not_signed_in_get_no_empty_reply_hooks(client, thread):
+    """The reply slot and an empty replies list are where a member's inline forms and new
+    replies go: a reader who is not signed in gets neither."""
+    lesson, root = thread
+    html = page(client, lesson)[1]
+    assert f'id="comment-{root.pk}"' in html
+    assert "reply-slot" not in html and f'id="replies-{root.pk}"' not in html
