@@ -206,6 +206,11 @@ METHOD = [
     "alternating idempotent like and unlike (htmx requests) over the seed lesson's comments. "
     f"Replies: {REPLIERS} members replying (htmx) on a scratch lesson, so that the measured "
     "lessons do not grow.",
+    "- Two more references bound two of the bars: Django's leanest like "
+    "(`/bench-like/…`: the session and account, then one SQL statement adding the row and moving "
+    "the count — no cache stamps, checks or template; PostgreSQL only), over the scratch "
+    "lesson's comments, by the same members; and fixed responses of `x` exactly as long as the "
+    "seed page and the 10k page (`/bench-bytes/<size>/`): what sending those sizes costs here.",
     "- No measured request is cut off at the end of a run (bench/wrk.lua), so the like rows can "
     "be compared exactly with the answers. Latency runs from sending a request to its whole "
     "response; gunicorn's sync workers close every connection, so it leaves out the TCP "
