@@ -416,3 +416,11 @@ def test_comment_action_urls_live_below_the_permalink(action):
     comment = CommentFactory()
     name = "comment-likers" if action == "likes" else f"comment-{action}"
     assert reverse(f"forum:{name}", args=[comment.pk]) == f"{comment.url}{action}/"
+
+
+def test_looking_for_a_comment_in_review_creates_no_member(client):
+    pending = CommentFactory(status=Comment.Status.PENDING)
+    client.force_login(UserFactory())
+    members = Member.objects.count()
+    assert client.get(pending.url).status_code == 404
+    assert Member.objects.count() == members
