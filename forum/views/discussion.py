@@ -97,12 +97,11 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     response = render(request, template, context)
     if kind is None:
         return response
-    controlled = threads.everything if kind == "member" else []
     if kind == "anonymous":  # a member's copy is made theirs by exact matches of its parts
         response.content = page_cache.compact(response.content.decode())
-    page = page_cache.store(key, request, response, lesson, stamp, controlled)
-    if kind == "anonymous":
+        page = page_cache.store(key, request, response, lesson, stamp)
         return page_cache.headers(request, response, page)
+    page = page_cache.store(key, request, response, lesson, stamp, threads.everything)
     state = viewer_state(request.user, viewer, lesson.pk, page.comment_ids)
     return page_cache.respond_to_member(request, page, viewer, state)
 
