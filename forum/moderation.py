@@ -55,14 +55,19 @@ def _record(
     member: Member | None = None,
     before: str = "",
     after: str = "",
+    actor_name: str = "",
 ) -> ModerationAction:
+    """Write one audit record, with the names of who acted and on whom copied into it: the
+    foreign keys empty when an account, a member or a lesson is deleted, the names stay."""
     return ModerationAction.objects.create(
         actor=actor,
+        actor_name=(actor_name or (actor.get_username() if actor else ""))[:200],
         kind=kind,
         target=target[:200],
         reason=reason[:500],
         comment=comment,
         member=member,
+        member_name=member.display_name[:150] if member else "",
         status_before=before,
         status_after=after,
     )

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from forum.admin.comments import comment_change_url
-from forum.admin.inlines import moderator_name
+from forum.admin.inlines import acted_by
 from forum.admin.view_only import ViewOnlyAdmin
 from forum.models import CourseModeration, ModerationAction
 
@@ -22,29 +22,35 @@ class ModerationActionAdmin(ViewOnlyAdmin):
         "moderator",
         "kind",
         "target_link",
+        "member_link",
         "reason",
         "status_before",
         "status_after",
     ]
     list_filter = ["kind", ("actor", admin.RelatedOnlyFieldListFilter), "created_at"]
-    search_fields = ["target", "reason", "actor__username"]
-    list_select_related = ["actor"]
+    search_fields = ["target", "reason", "actor_name", "member_name"]
     actions = None
 
-    @admin.display(description=_("moderator"), ordering="actor__username")
+    @admin.display(description=_("moderator"), ordering="actor_name")
     def moderator(self, log: ModerationAction) -> str:
-        return moderator_name(log.actor)
+        return acted_by(log)
 
     @admin.display(description=_("target"), ordering="target")
     def target_link(self, log: ModerationAction) -> str:
+        # The target's text was written with the action; the link only while the comment exists.
         if log.comment_id:
             return format_html(
                 '<a href="{}">{}</a>', comment_change_url(log.comment_id), log.target
             )
+        return log.target
+
+    @admin.display(description=_("member"), ordering="member_name")
+    def member_link(self, log: ModerationAction) -> str:
+        name = log.member_name or (f"#{log.member_id}" if log.member_id else "")
         if log.member_id:
             url = reverse("admin:forum_member_change", args=[log.member_id])
-            return format_html('<a href="{}">{}</a>', url, log.target)
-        return log.target
+            return format_html('<a href="{}">{}</a>', url, name)
+        return name
 
 
 @admin.register(CourseModeration)

@@ -48,6 +48,16 @@ def moderator_name(user) -> str:
     return user.get_username() if user else _("the forum, automatically")
 
 
+def acted_by(log: ModerationAction) -> str:
+    """Who took an action, from the name recorded with it: still there once the account is gone."""
+    if log.actor_name:
+        return log.actor_name
+    if log.kind == ModerationAction.Kind.AUTO_HIDE:
+        return _("the forum, automatically")
+    # An action whose account was deleted before names were recorded with the action.
+    return _("unknown")
+
+
 class ReportInline(ReadOnlyInline):
     model = Report
     fields = [
@@ -70,8 +80,7 @@ class ReportInline(ReadOnlyInline):
 class ActionInline(ReadOnlyInline):
     model = ModerationAction
     fields = ["created_at", "moderator", "kind", "reason", "status_before", "status_after"]
-    select = ("actor",)
 
     @admin.display(description=_("moderator"))
     def moderator(self, log: ModerationAction) -> str:
-        return moderator_name(log.actor)
+        return acted_by(log)

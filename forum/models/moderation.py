@@ -94,6 +94,15 @@ class ModerationAction(models.Model):
         verbose_name=_("moderator"),
         help_text=_("Empty when the forum acted by itself (e.g. hidden by reports)."),
     )
+    # The names are copied when the action is recorded: deleting an account, a member or a
+    # lesson (and with it its comments) empties the foreign keys, and the record must still
+    # say who acted on whom.
+    actor_name = models.CharField(
+        _("moderator's name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who acted, as recorded then; empty when the forum acted by itself."),
+    )
     kind = models.CharField(_("action"), max_length=30, choices=Kind.choices)
     comment = models.ForeignKey(
         Comment,
@@ -110,6 +119,12 @@ class ModerationAction(models.Model):
         blank=True,
         related_name="moderation_actions",
         verbose_name=_("member"),
+    )
+    member_name = models.CharField(
+        _("member's name"),
+        max_length=150,
+        blank=True,
+        help_text=_("The member acted on, or the comment's author, as named then."),
     )
     target = models.CharField(_("target"), max_length=200, help_text=_("What was acted on."))
     reason = models.CharField(_("reason"), max_length=500, blank=True)

@@ -435,6 +435,45 @@ def test_moderator_reads_the_audit_trail(mod_client, audit_record):
     assert [a.pk for a in response.context["cl"].result_list] == [audit_record.pk]
 
 
+def audit_trail_html(client: Client) -> str:
+    response = client.get(admin_url("moderationaction"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_audit_record_names_the_moderator_after_their_account_is_deleted(
+    superuser_client, mod, audit_record
+):
+    mod.delete()
+    audit_record.refresh_from_db()
+    assert audit_record.actor is None
+    assert audit_record.actor_name == "banzhu"
+    assert '<td class="field-moderator">banzhu</td>' in audit_trail_html(superuser_client)
+
+
+def test_audit_record_says_what_and_whose_after_the_comments_lesson_is_deleted(
+    superuser_client, mod
+):
+    comment = published(1, member=MemberFactory(display_name="张三"), body="买药加微信")[0]
+    log = moderation.comment_moderate(moderator=mod, comment=comment, action="spam", reason="广告")
+    comment.lesson.delete()
+    log.refresh_from_db()
+    assert log.comment is None
+    assert (log.target, log.member_name) == (f"#{comment.pk} 买药加微信", "张三")
+    html = audit_trail_html(superuser_client)
+    assert f'<td class="field-target_link">#{comment.pk} 买药加微信</td>' in html
+    assert ">张三</a></td>" in html
+
+
+def test_audit_record_names_a_member_deleted_since(superuser_client, mod):
+    member = MemberFactory(display_name="广告号")
+    log = moderation.member_suspend(moderator=mod, member=member, until=None, reason="广告")
+    member.delete()
+    log.refresh_from_db()
+    assert (log.member, log.member_name, log.actor_name) == (None, "广告号", "banzhu")
+    assert '<td class="field-member_link">广告号</td>' in audit_trail_html(superuser_client)
+
+
 # Members.
 
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -205,14 +204,13 @@ class Command(BaseCommand):
         recent = ModerationAction.objects.filter(
             kind__in=[Kind.SUSPEND, Kind.BAN], created_at__gte=now - timedelta(days=days)
         )
-        username = f"actor__{get_user_model().USERNAME_FIELD}"
         members = (
             Member.objects.filter(
                 Q(is_banned=True) | Q(suspended_until__gt=now) | Q(pk__in=recent.values("member"))
             )
             .annotate(
                 acted_at=Subquery(latest.values("created_at")[:1]),
-                acted_by=Subquery(latest.values(username)[:1]),
+                acted_by=Subquery(latest.values("actor_name")[:1]),
                 acted_reason=Subquery(latest.values("reason")[:1]),
             )
             .order_by(F("acted_at").desc(nulls_last=True), "pk")
@@ -229,7 +227,7 @@ class Command(BaseCommand):
                 author(m),
                 member_state(m),
                 m.suspension_reason or m.acted_reason or "",
-                # No account on a suspension: it came from the command line (see its reason).
+                # No name recorded: a suspension by the forum's own code, not a person.
                 m.acted_by or ("system" if m.acted_at else ""),
                 local_time(m.acted_at) if m.acted_at else "",
             )
