@@ -52,13 +52,13 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py import_lesson "$(SEED)"
+	$(PY) manage.py import_lesson --keep-existing "$(SEED)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 .PHONY: test
 test: install
 	@echo "== Test suite on SQLite =="
-	$(PY) -m pytest $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
 	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()' "$(TEST_DATABASE_URL)" 2>/dev/null; then \
 	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) && \

@@ -117,14 +117,18 @@ def lesson_import(
     teacher: str = "",
     source_ref: str,
     source_digest: str,
+    keep_existing: bool = False,
 ) -> ImportResult:
-    """Create or update the lesson of `page` and its imported comments."""
+    """Create or update the lesson of `page` and its imported comments.
+
+    With `keep_existing` a lesson that is already here is left as it is, whatever its revision.
+    """
     teacher = teacher or teacher_from_body(page.body_markdown)
     course = _course(course_title, teacher)
     teacher = teacher or course.teacher
     slug = unicode_slug(f"{number:02d}-{title}" if number is not None else title, fallback="lesson")
     lesson = Lesson.objects.filter(course=course, slug=slug).first()
-    if lesson is not None and lesson.source_digest == source_digest:
+    if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
         return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)))
 
     if lesson is None:

@@ -6,10 +6,12 @@ test_import_corpus.py and the safety of what imports render in test_import_safet
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 
 from forum.models import Comment, Member
@@ -109,6 +111,32 @@ def test_import_summary_counts_and_lists_the_lesson_path() -> None:
     assert f"  /courses/{lesson.course.slug}/{lesson.slug}/" in run.stdout
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_importing_several_pages_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
+    folder = tmp_path / SEED_COURSE
+    folder.mkdir()
+    for number in (1, 2):
+        shutil.copy(SEED, folder / f"{number:02d}-第{number}课.md")
+    terminal = Terminal()
+    call_command("import_lesson", str(folder), stdout=io.StringIO(), stderr=terminal)
+    assert "\r[###############...............] 1/2 01-第1课.md" in terminal.getvalue()
+    assert "\r[##############################] 2/2 02-第2课.md" in terminal.getvalue()
+
+
+def test_importing_off_a_terminal_shows_no_progress_bar(tmp_path: Path) -> None:
+    folder = tmp_path / SEED_COURSE
+    folder.mkdir()
+    for number in (1, 2):
+        shutil.copy(SEED, folder / f"{number:02d}-第{number}课.md")
+    run = run_import(folder)
+    assert run.error is None
+    assert run.stderr == ""
+
+
 # --- importing again -------------------------------------------------------------------------
 
 
@@ -150,6 +178,36 @@ def test_newer_revision_keeps_exactly_one_copy_of_each_comment() -> None:
     assert len(stored) == 18
     assert len({(c.member.display_name, c.created_at, c.body) for c in stored}) == 18
     assert [c.source_position for c in stored] == list(range(1, 19))
+    assert Lesson.objects.get().comment_count == 18
+
+
+def test_keep_existing_leaves_a_lesson_updated_to_a_newer_revision_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """What `make run` does on every start: the seed must not undo a newer revision."""
+    edited = tmp_path / SEED_COURSE / SEED.name
+    edited.parent.mkdir()
+    edited.write_text(
+        SEED.read_text(encoding="utf-8").replace(
+            "你好，我是独行。", "你好，我是独行。\n\n新增的一段。", 1
+        ),
+        encoding="utf-8",
+    )
+    assert run_import(edited).error is None
+    updated = Lesson.objects.get()
+    comments = list(Comment.objects.order_by("pk").values())
+    run = run_import("--keep-existing", SEED)
+    assert run.error is None, run.stderr
+    assert "lessons: 0 created, 0 updated, 1 unchanged" in run.stdout
+    lesson = Lesson.objects.get()
+    assert "新增的一段" in lesson.body_markdown
+    assert (lesson.source_digest, lesson.updated_at) == (updated.source_digest, updated.updated_at)
+    assert list(Comment.objects.order_by("pk").values()) == comments
+
+
+def test_keep_existing_still_imports_a_lesson_that_is_not_here() -> None:
+    run = run_import("--keep-existing", SEED)
+    assert "lessons: 1 created, 0 updated, 0 unchanged" in run.stdout
     assert Lesson.objects.get().comment_count == 18
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +77,11 @@ class Command(BaseCommand):
             "--keep-going", action="store_true", help="Import the other pages after a failure."
         )
         parser.add_argument("--dry-run", action="store_true", help="Parse and report only.")
+        parser.add_argument(
+            "--keep-existing",
+            action="store_true",
+            help="Leave lessons that are already here as they are (e.g. a newer revision).",
+        )
         parser.add_argument(
             "--allow-private",
             action="store_true",
@@ -155,6 +159,7 @@ class Command(BaseCommand):
                     teacher=options["teacher"] or "",
                     source_ref=source.ref,
                     source_digest=hashlib.sha256(data).hexdigest(),
+                    keep_existing=options["keep_existing"],
                 )
                 if options["dry_run"]:
                     raise DryRun
@@ -165,8 +170,9 @@ class Command(BaseCommand):
     def _progress(self, index: int, total: int, name: str) -> None:
         width = 30
         done = width * index // total
-        sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {index}/{total} {name[:40]:<40}")
-        sys.stderr.flush()
+        bar = f"\r[{'#' * done}{'.' * (width - done)}] {index}/{total} {name[:40]:<40}"
+        self.stderr.write(bar, ending="")
+        self.stderr.flush()
 
     def _summary(
         self,
