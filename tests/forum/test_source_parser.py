@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from forum.importing.filenames import LessonName, lesson_name_from_filename, natural_key
 from forum.importing.source import SHANGHAI, SourceComment, SourceError, SourcePage, parse_page
 from tests.forum.corpus_reader import corpus_dir, corpus_files, read_page
+from tests.forum.import_helpers import SEED
 
 SEED_NAME = "000_bfb7c7fa6c8ee8de.txt"
-SEED_COPY = "ai-course-r3c55d518/01-洞察本质：从工程学角度看ChatGPT为什么会崛起.md"
 
 
 def a_item(
@@ -554,10 +554,7 @@ PAGES = [pytest.param(path, id=str(path.relative_to(CORPUS))) for path in corpus
 
 @pytest.fixture
 def seed_page() -> SourcePage:
-    if CORPUS is None:
-        pytest.skip(NO_CORPUS)
-    seed = CORPUS.parent / "seeds" / SEED_NAME
-    return parse_page((seed if seed.is_file() else CORPUS / SEED_COPY).read_bytes())
+    return parse_page(SEED.read_bytes())
 
 
 def test_seed_page_has_its_18_comments(seed_page: SourcePage) -> None:
