@@ -305,7 +305,8 @@ class CommentRevision(models.Model):
         return self.body[:40]
 
     def get_absolute_url(self) -> str:
-        return f"{self.url}#comment-{self.pk}"
+        """The admin's "view on site" of an old version: the comment as it stands."""
+        return self.comment.get_absolute_url()
 
 
 class CommentLike(models.Model):
