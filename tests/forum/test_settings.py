@@ -77,3 +77,32 @@ def test_redis_url_selects_the_redis_cache():
         REDIS_URL="redis://127.0.0.1:6379/1",
     )
     assert result.stdout.strip().endswith("RedisCache")
+
+
+MAILER = (
+    "from django.conf import settings as s; m = s.MAILERS['default']; "
+    "print(m['BACKEND'].rsplit('.', 2)[-2], m.get('OPTIONS', {}).get('host'))"
+)
+
+
+def test_development_mail_is_printed_on_the_console():
+    result = run_manage("shell", "-c", MAILER, DEBUG="1", EMAIL_HOST="")
+    assert result.stdout.split()[-2:] == ["console", "None"]
+
+
+def test_an_email_host_sends_mail_by_smtp():
+    result = run_manage("shell", "-c", MAILER, DEBUG="1", EMAIL_HOST="smtp.forum.example")
+    assert result.stdout.split()[-2:] == ["smtp", "smtp.forum.example"]
+
+
+def test_production_mail_always_goes_by_smtp():
+    result = run_manage(
+        "shell",
+        "-c",
+        MAILER,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="forum.example",
+        EMAIL_HOST="",
+    )
+    assert result.stdout.split()[-2:] == ["smtp", "localhost"]
