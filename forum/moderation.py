@@ -259,10 +259,6 @@ def member_state(member: Member) -> str:
     return "not suspended"
 
 
-def _audit_reason(reason: str, via: str) -> str:
-    return f"{reason} ({via})".strip() if via else reason
-
-
 @transaction.atomic
 def member_suspend(
     *,
@@ -270,10 +266,11 @@ def member_suspend(
     member: Member,
     until: datetime | None,
     reason: str,
-    via: str = "",
+    actor_name: str = "",
 ) -> ModerationAction:
     """Suspend until `until`, or ban for good when `until` is None. The member is shown
-    `reason`; the audit trail also notes `via` (e.g. "command line") when no moderator acted."""
+    `reason`. `actor_name` names who acted in the audit trail when it is more than the
+    moderator's username (e.g. "root (command line)")."""
     before = member_state(member)
     member.is_banned = until is None
     member.suspended_until = until
@@ -283,7 +280,8 @@ def member_suspend(
         actor=moderator,
         kind=Kind.BAN if until is None else Kind.SUSPEND,
         target=str(member),
-        reason=_audit_reason(reason, via),
+        reason=reason,
+        actor_name=actor_name,
         member=member,
         before=before,
         after=member_state(member),
@@ -292,7 +290,7 @@ def member_suspend(
 
 @transaction.atomic
 def member_unsuspend(
-    *, moderator: AbstractBaseUser | None, member: Member, reason: str = "", via: str = ""
+    *, moderator: AbstractBaseUser | None, member: Member, reason: str = "", actor_name: str = ""
 ) -> ModerationAction:
     before = member_state(member)
     member.is_banned = False
@@ -303,7 +301,8 @@ def member_unsuspend(
         actor=moderator,
         kind=Kind.UNSUSPEND,
         target=str(member),
-        reason=_audit_reason(reason, via),
+        reason=reason,
+        actor_name=actor_name,
         member=member,
         before=before,
         after=member_state(member),

@@ -196,19 +196,59 @@ def test_suspend_with_both_days_and_ban_is_refused():
         run("suspend_member", "张三", "--days", "3", "--ban", "--reason", "刷屏")
 
 
-def test_suspend_records_a_command_line_action():
+@pytest.fixture
+def os_user(monkeypatch) -> str:
+    """The operating-system user who runs the commands in these tests."""
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    return "ops"
+
+
+def test_suspend_records_the_os_user_who_ran_it(os_user):
     member = MemberFactory(display_name="张三")
     run("suspend_member", "张三", "--days", "3", "--reason", "刷屏")
     action = ModerationAction.objects.get()
     assert action.kind == ModerationAction.Kind.SUSPEND
     assert action.member == member
     assert action.actor is None
-    assert action.reason == "刷屏 (command line)"
+    assert action.actor_name == "ops (command line)"
+    assert action.reason == "刷屏"
     member.refresh_from_db()
     assert member.suspension_reason == "刷屏"
 
 
-def test_unsuspend_lifts_a_ban_and_records_it():
+def test_suspend_by_a_moderator_records_their_account_and_the_os_user(os_user):
+    mod = moderator(username="banzhu")
+    MemberFactory(display_name="张三")
+    run("suspend_member", "张三", "--ban", "--reason", "广告", "--by", "banzhu")
+    action = ModerationAction.objects.get()
+    assert action.actor == mod
+    assert action.actor_name == "banzhu (command line, OS user ops)"
+
+
+def test_suspend_by_an_unknown_account_is_refused_and_changes_nothing():
+    MemberFactory(display_name="张三")
+    with pytest.raises(CommandError, match="no site account named 'nobody'"):
+        run("suspend_member", "张三", "--days", "1", "--reason", "刷屏", "--by", "nobody")
+    assert not Member.objects.get().is_suspended
+    assert not ModerationAction.objects.exists()
+
+
+def test_suspend_by_an_account_that_is_not_a_moderator_is_refused():
+    UserFactory(username="reader")
+    MemberFactory(display_name="张三")
+    with pytest.raises(CommandError, match="not a moderator"):
+        run("suspend_member", "张三", "--days", "1", "--reason", "刷屏", "--by", "reader")
+    assert not ModerationAction.objects.exists()
+
+
+def test_report_names_who_suspended_from_the_command_line(os_user):
+    MemberFactory(display_name="张三")
+    run("suspend_member", "张三", "--days", "3", "--reason", "刷屏")
+    rows = section(run("moderation_report"), "Members suspended or banned")[3:]
+    assert "ops (command line)" in rows[0]
+
+
+def test_unsuspend_lifts_a_ban_and_records_who_ran_it(os_user):
     member = MemberFactory(display_name="张三")
     member_suspend(moderator=None, member=member, until=None, reason="误封")
     output = run("unsuspend_member", "张三", "--reason", "申诉通过")
@@ -216,7 +256,17 @@ def test_unsuspend_lifts_a_ban_and_records_it():
     assert not member.is_suspended
     assert f"Lifted: 张三 (#{member.pk}) was banned." in output
     lifted = ModerationAction.objects.filter(kind=ModerationAction.Kind.UNSUSPEND).get()
-    assert lifted.reason == "申诉通过 (command line)"
+    assert (lifted.actor, lifted.actor_name) == (None, "ops (command line)")
+    assert lifted.reason == "申诉通过"
+
+
+def test_unsuspend_by_a_moderator_records_their_account(os_user):
+    mod = moderator(username="banzhu")
+    member = MemberFactory(display_name="张三")
+    member_suspend(moderator=None, member=member, until=None, reason="误封")
+    run("unsuspend_member", "张三", "--by", "banzhu")
+    lifted = ModerationAction.objects.filter(kind=ModerationAction.Kind.UNSUSPEND).get()
+    assert (lifted.actor, lifted.actor_name) == (mod, "banzhu (command line, OS user ops)")
 
 
 def test_unsuspend_says_when_the_member_was_not_suspended():

@@ -219,7 +219,7 @@ class Command(BaseCommand):
             Column("Member", 20),
             Column("State"),
             Column("Reason", 40),
-            Column("By", 16),
+            Column("By", 40),
             Column("When"),
         ]
         rows = [

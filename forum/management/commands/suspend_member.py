@@ -1,7 +1,8 @@
 """Suspend or ban a member from the command line.
 
 For operators who need to act without the admin — a spam wave at night, a scripted clean-up.
-The action is recorded like any other, with no moderator and "(command line)" in its reason.
+The action is recorded like any other, under the operating-system user who ran the command
+("root (command line)"), or under a moderator's site account given with --by.
 
 NAME is a member's display name, a linked account's username, or `#ID`. Imported display names
 are not unique, so a name that fits several members is refused with the candidates listed.
@@ -15,7 +16,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from forum.management.members import COMMAND_LINE, local_time, member_find
+from forum.management.members import by_argument_add, command_actor, local_time, member_find
 from forum.moderation import member_state, member_suspend
 
 MAX_DAYS = 3650
@@ -39,15 +40,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reason", required=True, help="Why; the member is shown it while suspended."
         )
+        by_argument_add(parser)
 
-    def handle(self, *args, name: str, days: int | None, ban: bool, reason: str, **options):
+    def handle(
+        self, *args, name: str, days: int | None, ban: bool, reason: str, by: str | None, **options
+    ):
         reason = reason.strip()
         if not reason:
             raise CommandError("--reason must say why")
+        moderator, actor_name = command_actor(by)
         member = member_find(name)
         was = member_state(member)
         until = None if ban else timezone.now() + timedelta(days=days)
-        member_suspend(moderator=None, member=member, until=until, reason=reason, via=COMMAND_LINE)
+        member_suspend(
+            moderator=moderator, member=member, until=until, reason=reason, actor_name=actor_name
+        )
         if ban:
             done = f"Banned {member.display_name} (#{member.pk})"
         else:
