@@ -35,16 +35,26 @@ class ThreadPage:
     top_level_total: int
 
 
+def shows_as_author_reply(reply: Comment) -> bool:
+    """Whether `reply` may be the 作者回复 block of its parent's card: a deleted reply stays in
+    the thread as a placeholder while it has replies, and one in review is its author's alone."""
+    return (
+        reply.is_author_reply and not reply.is_deleted and reply.status == Comment.Status.PUBLISHED
+    )
+
+
 def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
-    """Give every comment `.children` (replies in display order) and `.reply_to` when a
-    reply sits deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name"."""
+    """Give every comment `.children` (replies in display order), `.reply_to` when a reply sits
+    deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name", and
+    `.author_reply`: the first teacher's reply to it, wherever that reply is displayed."""
     deepest = settings.FORUM_THREAD_DEPTH - 1
     by_id = {c.pk: c for c in roots}
     for comment in [*roots, *replies]:
         comment.children = []
         comment.reply_to = None
+        comment.author_reply = None
         by_id[comment.pk] = comment
-    for reply in replies:
+    for reply in replies:  # author replies first, then oldest first
         parent = by_id.get(reply.parent_id)
         if parent is None:
             continue
@@ -54,10 +64,8 @@ def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
         if holder is not parent:
             reply.reply_to = parent
         holder.children.append(reply)
-    for comment in by_id.values():
-        comment.author_reply = next(
-            (c for c in comment.children if c.is_author_reply and c.parent_id == comment.pk), None
-        )
+        if parent.author_reply is None and shows_as_author_reply(reply):
+            parent.author_reply = reply
 
 
 def _visible_replies(roots: list[Comment], viewer: Member | None) -> list[Comment]:

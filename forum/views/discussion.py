@@ -141,9 +141,12 @@ def _comment_fragment(
     """One comment's fragment after a change; its replies are already on the page."""
     comment.children = getattr(comment, "children", [])
     comment.reply_to = getattr(comment, "reply_to", None)
-    if comment.reply_count:
+    if comment.reply_count:  # as forum.selectors picks it: published, not deleted, oldest
         comment.author_reply = (
-            comment.replies.published().filter(is_author_reply=True).order_by("created_at").first()
+            comment.replies.counted()
+            .filter(is_author_reply=True)
+            .order_by("created_at", "pk")
+            .first()
         )
     context = {"comment": comment, "lesson": comment.lesson, **extra}
     context.update(viewer_context(request, comment.lesson))

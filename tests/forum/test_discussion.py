@@ -160,6 +160,79 @@ def test_replies_deeper_than_the_display_depth_show_one_level_up_with_reply_to(c
     assert f"回复 <bdi>@{chain[3].member.display_name}</bdi>" in html
 
 
+def card_of(html: str, comment: Comment) -> str:
+    """A comment's own card on a page: its content up to its footer, without its replies."""
+    start = html.index(f'id="comment-content-{comment.pk}"')
+    return html[start : html.index("</footer>", start)]
+
+
+def withdrawn_author_reply(lesson, parent: Comment) -> Comment:
+    """A teacher's reply to `parent`, deleted while it has a reply: it stays as a placeholder."""
+    teacher = teacher_of(lesson.course)
+    reply = services.comment_post(author=teacher, lesson=lesson, parent=parent, body="撤回的回答")
+    services.comment_post(author=MemberFactory(), lesson=lesson, parent=reply, body="追问")
+    services.comment_delete(member=teacher, comment=reply)
+    return reply
+
+
+def test_deleted_author_reply_is_not_shown_as_the_author_reply_block(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    withdrawn_author_reply(lesson, parent)
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert "author-reply-block" not in card_of(html, parent)
+    assert "撤回的回答" not in html
+
+
+def test_next_author_reply_takes_the_place_of_a_deleted_one(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    withdrawn_author_reply(lesson, parent)
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=parent, body="重新回答")
+    card = card_of(client.get(lesson.get_absolute_url()).content.decode(), parent)
+    assert "author-reply-block" in card and "重新回答" in card
+
+
+def test_author_reply_in_review_is_not_the_author_reply_block(lesson):
+    teacher = teacher_of(lesson.course)
+    parent = CommentFactory(lesson=lesson)
+    CommentFactory(
+        lesson=lesson,
+        parent=parent,
+        depth=1,
+        member=teacher,
+        is_author_reply=True,
+        status=Comment.Status.PENDING,
+    )
+    [thread] = thread_for(lesson, viewer=teacher).comments
+    assert len(thread.children) == 1
+    assert thread.author_reply is None
+
+
+def test_comment_fragment_skips_a_deleted_author_reply(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    withdrawn_author_reply(lesson, parent)
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=parent, body="重新回答")
+    client.force_login(teacher.user)
+    response = client.post(reverse("forum:comment-feature", args=[parent.pk]), **HTMX)
+    html = response.content.decode()
+    assert "撤回的回答" not in html
+    assert "重新回答" in card_of(html, parent)
+
+
+def test_teachers_reply_at_the_deepest_depth_shows_in_the_commenters_card(client, lesson, settings):
+    settings.FORUM_THREAD_DEPTH = 4
+    commenter = CommentFactory(lesson=lesson)
+    for _ in range(3):
+        commenter = services.comment_post(
+            author=MemberFactory(), lesson=lesson, parent=commenter, body="追问"
+        )
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=commenter, body="老师的回答")
+    card = card_of(client.get(lesson.get_absolute_url()).content.decode(), commenter)
+    assert "author-reply-block" in card and "老师的回答" in card
+
+
 def test_permalink_page_shows_the_comment_in_its_thread(client):
     parent = CommentFactory()
     reply = CommentFactory(lesson=parent.lesson, parent=parent)
