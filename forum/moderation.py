@@ -309,6 +309,33 @@ def member_unsuspend(
     )
 
 
+def _short(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+@transaction.atomic
+def member_edit_record(
+    *, moderator: AbstractBaseUser, member: Member, changes: dict[str, tuple[str, str]]
+) -> ModerationAction | None:
+    """Record a moderator's edit of a member's fields (display name, avatar, courses taught):
+    `changes` maps each changed field to its value before and after, as text. Values are cut
+    short; an edit that changed nothing records nothing."""
+    if not changes:
+        return None
+
+    def side(index: int) -> str:
+        return "; ".join(f"{f}={_short(pair[index]) or '—'}" for f, pair in changes.items())
+
+    return _record(
+        actor=moderator,
+        kind=Kind.EDIT_MEMBER,
+        target=str(member),
+        member=member,
+        before=side(0)[:300],
+        after=side(1)[:300],
+    )
+
+
 @transaction.atomic
 def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str = "") -> int:
     """Hide every published comment of a member, as one recorded action. Returns the count."""

@@ -85,6 +85,15 @@ class LinkAccountForm(ReasonForm):
             raise ValidationError(_("There is no account with this username.")) from None
 
 
+def as_text(value: object) -> str:
+    """A form value as the audit trail writes it: courses as their titles, in order."""
+    if value is None:
+        return ""
+    if isinstance(value, QuerySet | list):
+        return ", ".join(sorted(str(item) for item in value))
+    return str(value)
+
+
 def suspension(days: int, description: str) -> Callable:
     def action(modeladmin: MemberAdmin, request: HttpRequest, queryset: QuerySet):
         return modeladmin.suspend(request, queryset, days=days, action=name, title=description)
@@ -135,6 +144,19 @@ class MemberAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(comment_count=Count("comments"))
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """Saving an edited member (name, avatar, courses taught) is recorded in the audit
+        trail too: here, once the courses are saved, within the admin's transaction."""
+        super().save_related(request, form, formsets, change)
+        if change:
+            changes = {
+                field: (as_text(form.initial.get(field)), as_text(form.cleaned_data[field]))
+                for field in form.changed_data
+            }
+            moderation.member_edit_record(
+                moderator=request.user, member=form.instance, changes=changes
+            )
 
     def has_moderate_permission(self, request) -> bool:
         return request.user.has_perm("forum.moderate_comment")

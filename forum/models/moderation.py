@@ -84,6 +84,7 @@ class ModerationAction(models.Model):
         UNSUSPEND = "unsuspend", _("lift suspension")
         HIDE_ALL = "hide-all", _("hide all of a member's content")
         LINK_ACCOUNT = "link-account", _("link member to account")
+        EDIT_MEMBER = "edit-member", _("edit member")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -128,8 +129,9 @@ class ModerationAction(models.Model):
     )
     target = models.CharField(_("target"), max_length=200, help_text=_("What was acted on."))
     reason = models.CharField(_("reason"), max_length=500, blank=True)
-    status_before = models.CharField(_("before"), max_length=100, blank=True)
-    status_after = models.CharField(_("after"), max_length=100, blank=True)
+    # Room for a member's edited fields, each value cut short.
+    status_before = models.CharField(_("before"), max_length=300, blank=True)
+    status_after = models.CharField(_("after"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -619,6 +619,49 @@ def test_making_a_member_teach_a_course(mod_client):
     assert list(member.courses_taught.all()) == [course]
 
 
+def member_form(member: Member, **fields) -> dict:
+    """The member change form as the admin posts it, with `fields` changed."""
+    return {
+        "display_name": member.display_name,
+        "avatar_url": member.avatar_url,
+        "courses_taught": [c.pk for c in member.courses_taught.all()],
+        "moderation_actions-TOTAL_FORMS": 0,
+        "moderation_actions-INITIAL_FORMS": 0,
+        **fields,
+    }
+
+
+def test_editing_a_members_name_and_courses_is_recorded_before_and_after(mod_client, mod):
+    member = MemberFactory(display_name="老名字")
+    course = CourseFactory(title="Python 入门")
+    url = admin_url("member", "change", member.pk)
+    response = mod_client.post(
+        url, member_form(member, display_name="新名字", courses_taught=[course.pk])
+    )
+    assert response.status_code == 302
+    log = ModerationAction.objects.get()
+    assert (log.kind, log.actor, log.member) == ("edit-member", mod, member)
+    assert log.status_before == "display_name=老名字; courses_taught=—"
+    assert log.status_after == "display_name=新名字; courses_taught=Python 入门"
+
+
+def test_editing_a_members_avatar_records_the_urls_cut_short(mod_client):
+    member = MemberFactory(avatar_url="https://img.example/old.png")
+    new = "https://img.example/" + "a" * 200 + ".png"
+    mod_client.post(admin_url("member", "change", member.pk), member_form(member, avatar_url=new))
+    log = ModerationAction.objects.get()
+    assert log.status_before == "avatar_url=https://img.example/old.png"
+    assert log.status_after == f"avatar_url={new[:39]}…"
+
+
+def test_saving_a_member_unchanged_records_nothing(mod_client):
+    member = MemberFactory(display_name="老名字")
+    member.courses_taught.add(CourseFactory())
+    response = mod_client.post(admin_url("member", "change", member.pk), member_form(member))
+    assert response.status_code == 302
+    assert not ModerationAction.objects.exists()
+
+
 # Lessons.
 
 
