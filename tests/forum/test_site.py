@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import clear_url_caches, reverse
 
+import forum.urls
 from tests.factories import CourseFactory, LessonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +89,38 @@ def test_admin_is_served_at_admin(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def urlconf_reload() -> None:
+    """Run forum/urls.py again, as a process starting with today's settings would."""
+    # The URLconf wraps the admin's login in allauth's when it runs: unwrap it first.
+    admin.site.login = admin.site.login.__wrapped__
+    importlib.reload(forum.urls)
+    clear_url_caches()
+
+
+@pytest.fixture
+def admin_at(settings):
+    """Serve the admin at another ADMIN_URL; the URLconf reads the setting once, on import."""
+    default = settings.ADMIN_URL
+
+    def serve(url: str) -> None:
+        settings.ADMIN_URL = url
+        urlconf_reload()
+
+    yield serve
+    settings.ADMIN_URL = default
+    urlconf_reload()
+
+
+def test_admin_is_served_at_admin_url_and_not_at_admin(client, admin_at):
+    admin_at("backstage-7f3a/")
+    assert reverse("admin:index") == "/backstage-7f3a/"
+    response = client.get("/backstage-7f3a/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/backstage-7f3a/login/")
+    assert client.get("/admin/").status_code == 404
+    assert client.get("/admin/login/").status_code == 404
 
 
 def test_pages_carry_a_nonce_csp_without_inline_scripts(client):
