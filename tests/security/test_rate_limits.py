@@ -23,7 +23,7 @@ from forum.ratelimit import client_ip, limit_hit
 from forum.services import member_for
 from forum.settings import parse_rate_limits
 from tests.conftest import REDIS_URL
-from tests.factories import CommentFactory, LessonFactory, UserFactory
+from tests.factories import PASSWORD, CommentFactory, LessonFactory, UserFactory
 from tests.manage_subprocess import run_manage
 
 pytestmark = pytest.mark.django_db
@@ -362,3 +362,38 @@ def test_concurrent_hits_are_all_counted(redis_cache, settings):
         thread.join()
     assert allowed.count(True) == 50
     assert allowed.count(False) == 30
+
+
+# The admin's login is allauth's, under allauth's limits.
+
+ADMIN_LOGIN = "/admin/login/?next=/admin/"
+
+
+def test_the_admin_login_sends_a_visitor_to_allauths_login(client):
+    response = client.get(ADMIN_LOGIN, follow=True)
+    assert response.status_code == 200
+    assert response.resolver_match.view_name == "account_login"
+    assert response.redirect_chain[-1][0] == f"{reverse('account_login')}?next=%2Fadmin%2F"
+
+
+def test_a_password_posted_to_the_admins_own_login_signs_nobody_in(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    response = client.post(ADMIN_LOGIN, {"username": staff.username, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_repeated_failed_admin_logins_are_refused_even_with_the_right_password(settings, client):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/h/ip,3/h/key"}
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    login = client.get(ADMIN_LOGIN, follow=True).redirect_chain[-1][0]
+    for _ in range(3):
+        response = client.post(login, {"login": staff.username, "password": "wrong-password-1"})
+        assert response.status_code == 200
+    response = client.post(login, {"login": staff.username, "password": PASSWORD})
+    with translation.override("zh-hans"):
+        refused = translation.gettext("Too many failed login attempts. Try again later.")
+    assert refused in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
