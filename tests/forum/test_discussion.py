@@ -293,6 +293,30 @@ def test_delete_with_replies_leaves_a_placeholder(client, member_client, member,
     assert lesson.comment_count == 1
 
 
+def test_deleted_placeholder_holds_an_author_element_that_names_no_one(client, lesson):
+    author = MemberFactory(display_name="后悔的人", avatar_url="https://example.com/regret.png")
+    mine = services.comment_post(author=author, lesson=lesson, body="说错了")
+    services.comment_post(author=MemberFactory(), lesson=lesson, parent=mine, body="回")
+    services.comment_delete(member=author, comment=mine)
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert "data-author>匿名</bdi>" in card_of(html, mine)
+    assert f'id="comment-{mine.pk}" data-comment-id="{mine.pk}"' in html
+    assert "后悔的人" not in html and "regret.png" not in html
+
+
+def test_reply_to_a_deleted_comment_at_the_deepest_depth_names_no_one(client, lesson, settings):
+    settings.FORUM_THREAD_DEPTH = 2
+    top = CommentFactory(lesson=lesson)
+    author = MemberFactory(display_name="后悔的人")
+    mine = services.comment_post(author=author, lesson=lesson, parent=top, body="说错了")
+    services.comment_post(author=MemberFactory(), lesson=lesson, parent=mine, body="回")
+    services.comment_delete(member=author, comment=mine)
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert "回复 <bdi>@匿名</bdi>" in html
+    assert "后悔的人" not in html
+    assert "后悔的人" not in client.get(mine.url).content.decode()
+
+
 def test_delete_without_replies_removes_the_comment_from_the_page(
     client, member_client, member, lesson
 ):
