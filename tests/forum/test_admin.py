@@ -24,6 +24,7 @@ from tests.factories import (
     MemberFactory,
     UserFactory,
     moderator,
+    role,
 )
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,42 @@ def templates(response) -> list[str]:
 
 
 # Role boundaries, each by direct request.
+
+
+def permissions_of(group: str) -> set[str]:
+    """The role's permissions as the data migration made them."""
+    permissions = role(group).permissions.select_related("content_type")
+    return {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+
+
+def test_moderators_have_exactly_the_moderation_permissions():
+    assert permissions_of("Moderators") == {
+        "forum.view_comment",
+        "forum.change_comment",
+        "forum.moderate_comment",
+        "forum.view_commentrevision",
+        "forum.view_commentlike",
+        "forum.view_member",
+        "forum.change_member",
+        "forum.view_report",
+        "forum.change_report",
+        "forum.view_moderationaction",
+    }
+
+
+def test_moderators_have_nothing_on_lessons_accounts_or_groups():
+    user = moderator()
+    assert not {p for p in permissions_of("Moderators") if p.startswith(("lessons.", "auth."))}
+    for model in ("user", "group"):
+        for verb in ("add", "change", "delete"):
+            assert not user.has_perm(f"auth.{verb}_{model}")
+    lessons = Permission.objects.filter(content_type__app_label="lessons")
+    assert lessons.exists()
+    assert not [p.codename for p in lessons if user.has_perm(f"lessons.{p.codename}")]
+
+
+def test_teachers_may_only_curate_their_own_lessons():
+    assert permissions_of("Teachers") == {"forum.curate_own_lessons"}
 
 
 def test_moderator_cannot_open_a_lesson_in_the_admin(mod_client):
