@@ -158,6 +158,15 @@ def test_suspended_member_cannot_post_and_is_told_why_and_until_when(client):
     assert not Comment.objects.exists()
 
 
+def test_suspended_members_refusal_says_until_when(client):
+    member = suspended_member_client(client)
+    until = timezone.localtime(member.suspended_until).strftime("%Y-%m-%d %H:%M")
+    lesson = LessonFactory()
+    response = client.post(reverse("forum:comment-create", args=[lesson.pk]), {"body": "还想发"})
+    assert response.status_code == 403
+    assert until in response.content.decode()
+
+
 def test_suspended_member_cannot_like_and_htmx_shows_the_message(client):
     suspended_member_client(client)
     comment = posted()
@@ -225,6 +234,18 @@ def test_new_members_comment_waits_for_review(premoderation, client):
     html = client.get(lesson.get_absolute_url()).content.decode()
     assert f'id="comment-{comment.pk}"' in html
     assert "待审核" in html
+
+
+def test_another_signed_in_member_does_not_see_a_pending_comment(premoderation, client):
+    lesson = LessonFactory()
+    author = services.member_for(UserFactory())
+    comment = services.comment_post(author=author, lesson=lesson, body="新人的第一条留言")
+    assert comment.status == Comment.Status.PENDING
+    client.force_login(UserFactory())
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert f'id="comment-{comment.pk}"' not in html
+    assert "新人的第一条留言" not in html
+    assert client.get(reverse("forum:comment", args=[comment.pk])).status_code == 404
 
 
 def test_approving_a_pending_comment_publishes_and_counts_it(premoderation):
