@@ -37,12 +37,16 @@ def is_teacher(member: Member | None, lesson: Lesson) -> bool:
 
 
 def can_curate(user: AbstractBaseUser | AnonymousUser, lesson: Lesson) -> bool:
-    """Moderators everywhere, teachers on their own lessons: feature and pin."""
+    """Moderators everywhere, teachers on their own lessons, while not suspended: feature and
+    pin."""
     if not user.is_authenticated:
+        return False
+    member = getattr(user, "member", None)
+    if member is not None and member.is_suspended:
         return False
     if user.has_perm("forum.moderate_comment"):
         return True
-    return is_teacher(getattr(user, "member", None), lesson)
+    return is_teacher(member, lesson)
 
 
 def premoderated(member: Member, lesson: Lesson) -> bool:
@@ -142,6 +146,9 @@ def comment_delete(*, member: Member, comment: Comment) -> Comment:
 
 
 def _curate(user: AbstractBaseUser, comment: Comment) -> None:
+    member = getattr(user, "member", None)
+    if member is not None:  # suspended: refused as every other action of theirs is
+        moderation.participation_check(member)
     if not can_curate(user, comment.lesson):
         raise PermissionDenied(_("Only the lesson's teacher and moderators can do this."))
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
-from forum import services
+from forum import moderation, services
 from forum.models import Comment, Member
 from forum.selectors import thread_for
 from tests.factories import (
@@ -13,6 +16,7 @@ from tests.factories import (
     LessonFactory,
     MemberFactory,
     UserFactory,
+    moderator,
     teacher_of,
 )
 
@@ -367,6 +371,42 @@ def test_moderator_features_anywhere(client, lesson):
     client.post(reverse("forum:comment-feature", args=[comment.pk]))
     comment.refresh_from_db()
     assert comment.is_featured
+
+
+def suspended(member: Member) -> Member:
+    moderation.member_suspend(
+        moderator=None, member=member, until=timezone.now() + timedelta(days=7), reason="刷屏"
+    )
+    return member
+
+
+@pytest.mark.parametrize("action", ["feature", "pin"])
+def test_suspended_teacher_cannot_feature_or_pin_and_is_told_why(client, lesson, action):
+    teacher = suspended(teacher_of(lesson.course))
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(teacher.user)
+    response = client.post(reverse(f"forum:comment-{action}", args=[comment.pk]))
+    assert response.status_code == 403
+    assert "暂停" in response.content.decode() and "刷屏" in response.content.decode()
+    comment.refresh_from_db()
+    assert not comment.is_featured and not comment.is_pinned
+
+
+def test_suspended_moderator_cannot_feature(lesson):
+    user = moderator()
+    suspended(member_of(user))
+    comment = CommentFactory(lesson=lesson)
+    with pytest.raises(PermissionDenied, match="刷屏"):
+        services.comment_feature(user=user, comment=comment, featured=True)
+    assert not services.can_curate(user, lesson)
+
+
+def test_curation_controls_are_not_offered_to_a_suspended_teacher(client, lesson):
+    teacher = suspended(teacher_of(lesson.course))
+    CommentFactory(lesson=lesson)
+    client.force_login(teacher.user)
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert 'data-action="feature"' not in html and 'data-action="pin"' not in html
 
 
 def test_replies_cannot_be_pinned(lesson):
