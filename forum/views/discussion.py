@@ -262,8 +262,8 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = comment_or_404(request, comment_id)
     services.comment_delete(member=services.member_for(request.user), comment=comment)
     if request.htmx:
-        if comment.reply_count == 0:
-            return reswap(retarget(HttpResponse(""), f"#comment-{comment.pk}"), "delete")
+        if comment.reply_count == 0:  # the list item that holds it goes too, from the form up
+            return reswap(retarget(HttpResponse(""), "closest li"), "delete")
         return _comment_fragment(request, comment, "comment-content")
     if comment.reply_count == 0:
         return redirect(f"{comment.lesson.get_absolute_url()}#comments")

@@ -168,8 +168,12 @@ def test_soft_delete_keeps_replies_readable(live_server, lesson, lesson_url, pag
     page.locator(f"#comment-{mine.pk} .comment__deleted").wait_for()
     assert "此留言已删除" in page.locator(f"#comment-content-{mine.pk}").inner_text()
     assert page.locator(f"#comment-{reply.pk}").is_visible()
+    items = page.locator("[data-comment-list] > li")
+    before = items.count()
     page.locator(f"#comment-{lonely.pk} [data-action=delete]").first.click()
     page.locator(f"#comment-{lonely.pk}").wait_for(state="detached")
+    expect(items).to_have_count(before - 1)  # its list item went with it
+    assert page.locator("[data-comment-list] li:empty").count() == 0
     assert still_same_page(page)
 
 

@@ -297,6 +297,13 @@ def test_delete_with_replies_leaves_a_placeholder(client, member_client, member,
     assert lesson.comment_count == 1
 
 
+def test_htmx_delete_without_replies_removes_the_list_item_that_holds_it(member_client, member):
+    mine = CommentFactory(member=member_of(member))
+    response = member_client.post(reverse("forum:comment-delete", args=[mine.pk]), **HTMX)
+    assert response["HX-Retarget"] == "closest li"
+    assert response["HX-Reswap"] == "delete"
+
+
 def test_deleted_placeholder_holds_an_author_element_that_names_no_one(client, lesson):
     author = MemberFactory(display_name="后悔的人", avatar_url="https://example.com/regret.png")
     mine = services.comment_post(author=author, lesson=lesson, body="说错了")
