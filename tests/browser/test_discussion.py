@@ -88,6 +88,23 @@ def test_blank_reply_shows_the_error_in_place(live_server, lesson, lesson_url, p
     assert still_same_page(page)
 
 
+def test_thread_collapses_and_expands(live_server, lesson, lesson_url, page):
+    serve_remote_images(page)
+    parent = first_comment(lesson)
+    page.goto(lesson_url)
+    mark_page(page)
+    summary = page.locator(f"#comment-{parent.pk} .thread-replies > summary")
+    reply = page.locator(f"#replies-{parent.pk} > li").first
+    expect(reply).to_be_visible()
+    summary.click()
+    expect(reply).to_be_hidden()
+    assert "展开" in summary.inner_text()
+    summary.click()
+    expect(reply).to_be_visible()
+    assert "收起回复" in summary.inner_text()
+    assert still_same_page(page)
+
+
 def test_teacher_reply_shows_as_author_reply_in_the_commenters_card(
     live_server, lesson, lesson_url, page
 ):

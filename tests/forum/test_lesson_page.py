@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from forum.models import Comment
 from lessons.models import Lesson
-from tests.factories import CommentFactory, LessonFactory, MemberFactory
+from tests.factories import PASSWORD, CommentFactory, LessonFactory, MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +146,72 @@ def test_lesson_page_costs_the_same_queries_with_18_and_1000_comments(
     with django_assert_num_queries(6) as large_queries:
         client.get(large.get_absolute_url())
     assert len(small_queries.captured_queries) == len(large_queries.captured_queries)
+
+
+class _Nesting(HTMLParser):
+    """Which comment element each comment element sits in, as a browser reads the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str | None] = []  # per open <article>: its comment id, if a comment's
+        self.parent_of: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "article":
+            pk = dict(attrs).get("data-comment-id")
+            if pk:
+                self.parent_of[pk] = next((p for p in reversed(self.open) if p), None)
+            self.open.append(pk)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article":
+            self.open.pop()
+
+
+def displayed_parents(html: str) -> dict[str, str | None]:
+    parser = _Nesting()
+    parser.feed(html)
+    return parser.parent_of
+
+
+def test_thread_replies_are_collapsible_and_start_expanded(client):
+    parent = CommentFactory()
+    reply = CommentFactory(lesson=parent.lesson, parent=parent, depth=1)
+    html = client.get(parent.lesson.get_absolute_url()).content.decode()
+    start = html.index('<details class="thread-replies" open>')
+    end = html.index("</details>", start)
+    assert html.index(f'id="comment-content-{parent.pk}"') < start
+    assert start < html.index(f'id="comment-{reply.pk}"') < end
+    summary = html[start : html.index("</summary>", start)]
+    assert "收起回复" in summary and "展开 1 条回复" in summary
+
+
+def test_nesting_and_reply_to_follow_the_thread_depth_setting(client, settings):
+    settings.FORUM_THREAD_DEPTH = 2
+    chain = [CommentFactory()]
+    for depth in range(1, 4):
+        chain.append(CommentFactory(lesson=chain[0].lesson, parent=chain[-1], depth=depth))
+    html = client.get(chain[0].lesson.get_absolute_url()).content.decode()
+    top, first, second, third = (str(c.pk) for c in chain)
+    assert displayed_parents(html) == {top: None, first: top, second: top, third: top}
+    assert f"回复 <bdi>@{chain[1].member.display_name}</bdi>" in html
+    assert f"回复 <bdi>@{chain[2].member.display_name}</bdi>" in html
+    assert f"回复 <bdi>@{chain[0].member.display_name}</bdi>" not in html
+
+
+def test_log_in_to_reply_leads_through_login_back_to_the_comment(client):
+    comment = CommentFactory()
+    user = UserFactory()
+    html = client.get(comment.lesson.get_absolute_url()).content.decode()
+    card = html[html.index(f'id="comment-content-{comment.pk}"') :]
+    link = unescape(re.search(r'href="([^"]+)">登录后回复<', card)[1])
+    login_page = client.get(link).content.decode()
+    next_url = unescape(re.search(r'name="next" value="([^"]+)"', login_page)[1])
+    response = client.post(
+        reverse("account_login"), {"login": user.username, "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{comment.url}#comment-{comment.pk}"
+    page = client.get(comment.url).content.decode()
+    assert f'class="comment comment--focus" id="comment-{comment.pk}"' in page
+    assert reverse("forum:comment-reply", args=[comment.pk]) in page  # they may reply now
