@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
@@ -74,6 +75,7 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     if kind is None:
         mark_liked(viewer, threads.everything)
         context = viewer_context(request, lesson)
+        context["here"] = request.get_full_path()  # curating forms come back to this sort and page
     else:
         mark_liked(None, threads.everything)
         lesson.liked = False
@@ -125,6 +127,7 @@ def thread_page(
         "thread": thread,
         "open_form": open_form,
         "form": form or ({"body": comment.body} if open_form == "edit" else {}),
+        "here": comment.url,
         **viewer_context(request, lesson),
     }
     return render(request, "forum/thread.html", context, status=status)
@@ -270,6 +273,15 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     return redirect(f"{reverse('forum:comment', args=[comment.pk])}#comment-{comment.pk}")
 
 
+def _posted_next(request: HttpRequest) -> str:
+    """The page a form says it was on (its `next`), if it is on this site; else ""."""
+    page = request.POST.get("next", "").split("#", 1)[0]
+    safe = url_has_allowed_host_and_scheme(
+        page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return page if safe else ""
+
+
 @require_POST
 @member_required
 def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
@@ -284,6 +296,7 @@ def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpRe
             services.comment_pin(user=request.user, comment=comment, pinned=action == "pin")
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=400)
+    back = _posted_next(request)
     if request.htmx:
-        return _comment_fragment(request, comment, "comment-content")
-    return redirect(f"{comment.lesson.get_absolute_url()}#comment-{comment.pk}")
+        return _comment_fragment(request, comment, "comment-content", here=back)
+    return redirect(f"{back or comment.lesson.get_absolute_url()}#comment-{comment.pk}")

@@ -363,6 +363,39 @@ def test_teacher_pins_and_features_on_their_own_lesson(client, lesson):
     assert comment.is_pinned and comment.is_featured
 
 
+def test_curating_forms_carry_the_sort_and_page_the_reader_is_on(client, lesson):
+    CommentFactory.create_batch(21, lesson=lesson)
+    client.force_login(teacher_of(lesson.course).user)
+    html = client.get(lesson.get_absolute_url() + "?sort=old&page=2").content.decode()
+    here = f'name="next" value="{lesson.get_absolute_url()}?sort=old&amp;page=2"'
+    assert html.count(here) == 2  # the one comment of page 2: its feature and pin forms
+
+
+def test_curating_forms_on_a_permalink_page_come_back_to_it(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    reply = CommentFactory(lesson=lesson, parent=parent, depth=1)
+    client.force_login(teacher_of(lesson.course).user)
+    html = client.get(reply.url).content.decode()
+    assert html.count(f'name="next" value="{reply.url}"') == 3  # feature ×2, pin the top one
+
+
+def test_curating_without_javascript_returns_to_the_readers_sort_and_page(client, lesson):
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(teacher_of(lesson.course).user)
+    back = f"{lesson.get_absolute_url()}?sort=old&page=2"
+    response = client.post(reverse("forum:comment-pin", args=[comment.pk]), {"next": back})
+    assert response["Location"] == f"{back}#comment-{comment.pk}"
+
+
+def test_curating_returns_to_the_lesson_when_next_is_another_site(client, lesson):
+    comment = CommentFactory(lesson=lesson)
+    client.force_login(teacher_of(lesson.course).user)
+    response = client.post(
+        reverse("forum:comment-feature", args=[comment.pk]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == f"{lesson.get_absolute_url()}#comment-{comment.pk}"
+
+
 def test_teacher_cannot_pin_on_another_teachers_lesson(client, lesson):
     teacher = teacher_of(LessonFactory().course).user
     comment = CommentFactory(lesson=lesson)
