@@ -91,6 +91,7 @@ def test_blank_reply_shows_the_error_in_place(live_server, lesson, lesson_url, p
 def test_thread_collapses_and_expands(live_server, lesson, lesson_url, page):
     serve_remote_images(page)
     parent = first_comment(lesson)
+    CommentFactory(lesson=lesson, parent=parent, depth=1, body="一条回复")
     page.goto(lesson_url)
     mark_page(page)
     summary = page.locator(f"#comment-{parent.pk} .thread-replies > summary")
