@@ -21,8 +21,8 @@ def test_sign_up_log_out_and_log_in_by_email(live_server, page, console_messages
     page.wait_for_url(f"{live_server.url}/")
     assert page.inner_text("[data-member-name]") == "shuxue_fan"
 
-    page.click("[data-account-menu] button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("[data-account-menu] button[type=submit]")
     page.goto(f"{live_server.url}/")
     assert page.locator("[data-member-name]").count() == 0
 
@@ -40,7 +40,7 @@ def test_wrong_password_shows_a_clear_error(live_server, page, django_user_model
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", "fan@example.com")
     page.fill("input[name=password]", "wrong-password")
-    page.click("form.form--entrance button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("form.form--entrance button[type=submit]")
     assert re.search("不正确", page.inner_text("main"))
     assert page.locator("[data-member-name]").count() == 0

@@ -55,14 +55,15 @@ def test_reply_appears_nested_without_a_page_load(
 
 def test_reply_without_javascript(live_server, lesson, lesson_url, js_disabled_page):
     page = js_disabled_page
+    serve_remote_images(page)
     log_in(page, live_server, UserFactory(username="xiaoming"))
     parent = first_comment(lesson)
     page.goto(lesson_url)
-    page.locator(f"#comment-{parent.pk} [data-action=reply]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.locator(f"#comment-{parent.pk} [data-action=reply]").first.click()
     page.locator(f"#reply-slot-{parent.pk} textarea[name=body]").fill("不用脚本也能回复")
-    page.locator(f"#reply-slot-{parent.pk} button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.locator(f"#reply-slot-{parent.pk} button[type=submit]").click()
     assert (
         page.locator(
             f"#replies-{parent.pk} [data-comment-body]", has_text="不用脚本也能回复"

@@ -50,16 +50,20 @@ def test_like_and_unlike_a_seed_comment_inline(
 
 def test_like_without_javascript(live_server, lesson, lesson_url, js_disabled_page):
     page = js_disabled_page
+    serve_remote_images(page)
     log_in(page, live_server, UserFactory())
     comment = Comment.objects.get(lesson=lesson, source_position=2)
     page.goto(lesson_url)
-    like_control(page, comment).click()
-    page.wait_for_load_state()
+    # The form's POST and its redirect are a navigation: wait for it, not for a load state
+    # the page before the click has already reached.
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        like_control(page, comment).click()
     assert page.url.endswith(f"#comment-{comment.pk}")
     assert like_control(page, comment).get_attribute("aria-pressed") == "true"
     assert like_control(page, comment).locator("[data-like-count]").inner_text() == "7"
-    like_control(page, comment).click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        like_control(page, comment).click()
+    assert like_control(page, comment).get_attribute("aria-pressed") == "false"
     assert like_control(page, comment).locator("[data-like-count]").inner_text() == "6"
 
 
