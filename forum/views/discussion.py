@@ -138,19 +138,22 @@ def comment_detail(request: HttpRequest, comment_id: int) -> HttpResponse:
     return thread_page(request, comment_or_404(request, comment_id))
 
 
+def _first_author_reply(comment: Comment) -> Comment | None:
+    """The reply shown as the 作者回复 block of `comment`'s card, as forum.selectors picks it:
+    published, not deleted, the oldest."""
+    return (
+        comment.replies.counted().filter(is_author_reply=True).order_by("created_at", "pk").first()
+    )
+
+
 def _comment_fragment(
     request: HttpRequest, comment: Comment, partial: str, **extra
 ) -> HttpResponse:
     """One comment's fragment after a change; its replies are already on the page."""
     comment.children = getattr(comment, "children", [])
     comment.reply_to = getattr(comment, "reply_to", None)
-    if comment.reply_count:  # as forum.selectors picks it: published, not deleted, oldest
-        comment.author_reply = (
-            comment.replies.counted()
-            .filter(is_author_reply=True)
-            .order_by("created_at", "pk")
-            .first()
-        )
+    if comment.reply_count:
+        comment.author_reply = _first_author_reply(comment)
     context = {"comment": comment, "lesson": comment.lesson, **extra}
     context.update(viewer_context(request, comment.lesson))
     return render(request, f"forum/includes/comment.html#{partial}", context)
@@ -226,7 +229,15 @@ def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
         reply.lesson = parent.lesson
         reply.reply_to = parent if parent.depth >= settings.FORUM_THREAD_DEPTH - 1 else None
         parent.reply_count += 1
-        return _comment_fragment(request, reply, "new-reply", parent=parent)
+        # The teacher's first answer also shows in the commenter's card, as after a reload.
+        first_answer = reply.is_author_reply and _first_author_reply(parent) == reply
+        return _comment_fragment(
+            request,
+            reply,
+            "new-reply",
+            parent=parent,
+            parent_author_reply=reply if first_answer else None,
+        )
     return redirect(f"{reverse('forum:comment', args=[reply.pk])}#comment-{reply.pk}")
 
 

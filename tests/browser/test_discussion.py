@@ -114,6 +114,7 @@ def test_teacher_reply_shows_as_author_reply_in_the_commenters_card(
     log_in(page, live_server, teacher_of(lesson.course, username="duxing").user)
     parent = first_comment(lesson)
     page.goto(lesson_url)
+    mark_page(page)
     card = page.locator(f"#comment-{parent.pk}")
     card.locator("[data-action=reply]").first.click()
     card.locator("textarea[name=body]").fill("目前还替代不了，但会改变工作方式。")
@@ -121,6 +122,9 @@ def test_teacher_reply_shows_as_author_reply_in_the_commenters_card(
     reply = card.locator("[data-author-reply]")
     reply.wait_for()
     assert "作者回复" in reply.inner_text()
+    inline = page.locator(f"#comment-content-{parent.pk} .author-reply-block")
+    expect(inline).to_contain_text("改变工作方式")
+    assert still_same_page(page)
     page.reload()
     block = page.locator(f"#comment-{parent.pk} .author-reply-block").first
     assert "作者回复" in block.inner_text()

@@ -237,6 +237,35 @@ def test_teachers_reply_at_the_deepest_depth_shows_in_the_commenters_card(client
     assert "author-reply-block" in card and "老师的回答" in card
 
 
+def test_teachers_first_htmx_answer_fills_the_commenters_card_at_once(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    teacher = teacher_of(lesson.course)
+    client.force_login(teacher.user)
+    url = reverse("forum:comment-reply", args=[parent.pk])
+    html = client.post(url, {"body": "第一个回答"}, **HTMX).content.decode()
+    oob = f'hx-swap-oob="afterend:#comment-content-{parent.pk} .comment__body"'
+    assert oob in html
+    block = html[html.index(oob) :]
+    assert "author-reply-block" in block and "第一个回答" in block
+
+
+def test_teachers_second_answer_leaves_the_block_to_the_first(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=parent, body="第一个回答")
+    client.force_login(teacher.user)
+    url = reverse("forum:comment-reply", args=[parent.pk])
+    html = client.post(url, {"body": "补充一句"}, **HTMX).content.decode()
+    assert 'hx-swap-oob="afterend:' not in html
+
+
+def test_members_htmx_reply_adds_no_author_reply_block(member_client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    url = reverse("forum:comment-reply", args=[parent.pk])
+    html = member_client.post(url, {"body": "同问"}, **HTMX).content.decode()
+    assert "author-reply-block" not in html
+
+
 def test_permalink_page_shows_the_comment_in_its_thread(client):
     parent = CommentFactory()
     reply = CommentFactory(lesson=parent.lesson, parent=parent)
