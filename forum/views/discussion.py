@@ -183,7 +183,9 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
     if request.htmx:
         comment.member = author
         return _comment_fragment(request, comment, "new-comment")
-    return redirect(f"{comment.lesson.get_absolute_url()}#comment-{comment.pk}")
+    # Its own page, as a reply's: on the lesson page a new comment comes after the pinned and
+    # featured ones (30 on many imported lessons), so it is often not on the page shown first.
+    return redirect(comment.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])

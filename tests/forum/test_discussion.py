@@ -40,10 +40,21 @@ def test_member_posts_a_top_level_comment(member_client, member, lesson):
     )
     comment = Comment.objects.get()
     assert response.status_code == 302
-    assert response["Location"].endswith(f"#comment-{comment.pk}")
+    assert response["Location"] == f"/comments/{comment.pk}/#comment-{comment.pk}"
     assert comment.member.user == member
     lesson.refresh_from_db()
     assert lesson.comment_count == 1
+
+
+def test_comment_posted_without_javascript_lands_where_it_shows(member_client, lesson):
+    for position in range(1, 31):  # an imported lesson's 30 featured comments fill page 1
+        CommentFactory(lesson=lesson, is_featured=True, source_position=position)
+    member_client.post(reverse("forum:comment-create", args=[lesson.pk]), {"body": "新的看法"})
+    comment = Comment.objects.get(body="新的看法")
+    response = member_client.get(f"/comments/{comment.pk}/")
+    assert f'id="comment-{comment.pk}"' in response.content.decode()
+    first_page = member_client.get(lesson.get_absolute_url()).content.decode()
+    assert f'id="comment-{comment.pk}"' not in first_page
 
 
 def test_htmx_post_returns_only_the_new_comment(member_client, lesson):
