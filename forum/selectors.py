@@ -43,6 +43,14 @@ def shows_as_author_reply(reply: Comment) -> bool:
     )
 
 
+def author_reply_of(comment: Comment) -> Comment | None:
+    """The reply shown as the 作者回复 block of `comment`'s card, read from the database (a
+    fragment after a change): the oldest that `shows_as_author_reply`."""
+    return (
+        comment.replies.counted().filter(is_author_reply=True).order_by("created_at", "pk").first()
+    )
+
+
 def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
     """Give every comment `.children` (replies in display order), `.reply_to` when a reply sits
     deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name", and

@@ -112,11 +112,18 @@ def _own_pending(request: HttpRequest, comment: Comment) -> bool:
     return member is not None and comment.member_id == member.pk
 
 
-def back_to(request: HttpRequest, fallback: str, anchor: str) -> HttpResponse:
-    """Post/Redirect/Get back to the page the form was on, at `anchor`."""
-    referer = request.headers.get("Referer", "")
-    safe = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+def page_on_this_site(request: HttpRequest, url: str) -> str:
+    """`url` without its anchor if it is a page of this site, else ""."""
+    safe = url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    page = referer.split("#", 1)[0] if safe and referer else fallback
-    return redirect(f"{page}#{anchor}")
+    return url.split("#", 1)[0] if safe else ""
+
+
+def back_to(request: HttpRequest, fallback: str, anchor: str) -> HttpResponse:
+    """Post/Redirect/Get back to the page the form was on, at `anchor`: the form's own `next`
+    when it carries one, else the Referer, else `fallback`."""
+    page = page_on_this_site(request, request.POST.get("next", "")) or page_on_this_site(
+        request, request.headers.get("Referer", "")
+    )
+    return redirect(f"{page or fallback}#{anchor}")

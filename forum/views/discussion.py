@@ -8,20 +8,28 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
 from forum import activity, page_cache, services, thread_cache
 from forum.models import Comment, LessonLike
 from forum.ratelimit import rate_limited
-from forum.selectors import DEFAULT_SORT, SORTS, thread_for, thread_of, viewer_state
+from forum.selectors import (
+    DEFAULT_SORT,
+    SORTS,
+    author_reply_of,
+    thread_for,
+    thread_of,
+    viewer_state,
+)
 from forum.views.common import (
+    back_to,
     comment_or_404,
     discussion_context,
     mark_liked,
     member_required,
     page_number,
+    page_on_this_site,
     viewer_context,
     viewer_member,
 )
@@ -138,14 +146,6 @@ def comment_detail(request: HttpRequest, comment_id: int) -> HttpResponse:
     return thread_page(request, comment_or_404(request, comment_id))
 
 
-def _first_author_reply(comment: Comment) -> Comment | None:
-    """The reply shown as the 作者回复 block of `comment`'s card, as forum.selectors picks it:
-    published, not deleted, the oldest."""
-    return (
-        comment.replies.counted().filter(is_author_reply=True).order_by("created_at", "pk").first()
-    )
-
-
 def _comment_fragment(
     request: HttpRequest, comment: Comment, partial: str, **extra
 ) -> HttpResponse:
@@ -153,7 +153,7 @@ def _comment_fragment(
     comment.children = getattr(comment, "children", [])
     comment.reply_to = getattr(comment, "reply_to", None)
     if comment.reply_count:
-        comment.author_reply = _first_author_reply(comment)
+        comment.author_reply = author_reply_of(comment)
     context = {"comment": comment, "lesson": comment.lesson, **extra}
     context.update(viewer_context(request, comment.lesson))
     return render(request, f"forum/includes/comment.html#{partial}", context)
@@ -232,7 +232,7 @@ def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
         reply.reply_to = parent if parent.depth >= settings.FORUM_THREAD_DEPTH - 1 else None
         parent.reply_count += 1
         # The teacher's first answer also shows in the commenter's card, as after a reload.
-        first_answer = reply.is_author_reply and _first_author_reply(parent) == reply
+        first_answer = reply.is_author_reply and author_reply_of(parent) == reply
         return _comment_fragment(
             request,
             reply,
@@ -286,15 +286,6 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     return redirect(f"{reverse('forum:comment', args=[comment.pk])}#comment-{comment.pk}")
 
 
-def _posted_next(request: HttpRequest) -> str:
-    """The page a form says it was on (its `next`), if it is on this site; else ""."""
-    page = request.POST.get("next", "").split("#", 1)[0]
-    safe = url_has_allowed_host_and_scheme(
-        page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return page if safe else ""
-
-
 @require_POST
 @member_required
 def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
@@ -309,7 +300,7 @@ def comment_curate(request: HttpRequest, comment_id: int, action: str) -> HttpRe
             services.comment_pin(user=request.user, comment=comment, pinned=action == "pin")
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=400)
-    back = _posted_next(request)
     if request.htmx:
-        return _comment_fragment(request, comment, "comment-content", here=back)
-    return redirect(f"{back or comment.lesson.get_absolute_url()}#comment-{comment.pk}")
+        here = page_on_this_site(request, request.POST.get("next", ""))
+        return _comment_fragment(request, comment, "comment-content", here=here)
+    return back_to(request, comment.lesson.get_absolute_url(), f"comment-{comment.pk}")
