@@ -197,9 +197,10 @@ def _machine(versions: dict[str, str], load_averages: list[float]) -> list[str]:
 
 METHOD = [
     "- The site runs `gunicorn bench.floor_wsgi` — the site's own URLs and middleware plus "
-    "`/bench-floor/`, a view returning “ok” (the framework's floor) — with 2 sync workers and "
-    "production settings: `DEBUG=0`, Redis as the cache when it answers, the HTTPS switches off "
-    "for plain HTTP on 127.0.0.1, `FORUM_RATE_LIMIT_SCALE=0`.",
+    "`/bench-floor/`, a view returning “ok” (the framework's floor) — under the project's "
+    "gunicorn settings (`forum/gunicorn.conf.py`: sync workers, two per core), as every other "
+    "target is, and production settings: `DEBUG=0`, Redis as the cache when it answers, the "
+    "HTTPS switches off for plain HTTP on 127.0.0.1, `FORUM_RATE_LIMIT_SCALE=0`.",
     f"- Pages: {READERS} connections. Anonymous requests send no cookies; signed-in ones send a "
     "session and a csrftoken cookie, as a browser does after its first visit.",
     f"- Likes: {LIKERS} members, each on its own connection with its own session and CSRF token, "

@@ -1,6 +1,6 @@
 """`make bench`: how fast Lesson Forum serves, side by side with what it should be compared with.
 
-Starts the site under gunicorn (2 sync workers, production settings) on a fresh PostgreSQL
+Starts the site under gunicorn (forum/gunicorn.conf.py, production settings) on a fresh PostgreSQL
 database and once on SQLite, seeds the seed lesson and a generated 10,000-comment lesson
 (bench/seed.py), and loads each target in turn from 127.0.0.1 — A B A B, several rounds — with
 wrk (bench/wrk.lua) or, without wrk, a bounded Python client (bench/loadgen.py). References in

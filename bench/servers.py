@@ -94,7 +94,8 @@ class Processes:
 
 
 def gunicorn(processes: Processes, name: str, env: dict, *, app: str, python=PYTHON, cwd=ROOT):
-    """2 sync workers, as in production; no control socket, so instances never collide."""
+    """gunicorn with the project's production settings (forum/gunicorn.conf.py); no control
+    socket, so instances never collide."""
     port = free_port()
     bin_dir = Path(python).parent
     processes.start(
@@ -102,15 +103,13 @@ def gunicorn(processes: Processes, name: str, env: dict, *, app: str, python=PYT
         [
             str(bin_dir / "gunicorn"),
             app,
-            "-w",
-            "2",
+            "-c",
+            str(ROOT / "forum" / "gunicorn.conf.py"),
             "-b",
             f"127.0.0.1:{port}",
             "--no-control-socket",
             "--log-level",
             "warning",
-            "--timeout",
-            "60",
         ],
         env=env,
         cwd=cwd,

@@ -3,8 +3,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
-from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
@@ -12,31 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.translation import get_language, gettext
 
-from forum import page_cache
-
 logger = logging.getLogger(__name__)
-
-
-class CachedPageMiddleware:
-    """A reader with no session, hence not signed in and with no message waiting, gets a lesson
-    page this process has cached, and still current, before URLs are resolved and the view runs:
-    0.14 ms of the 0.60 ms of CPU such a hit cost through the view. What this cannot tell, the
-    lesson view serves from the same cache (forum.page_cache)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            request.method in {"GET", "HEAD"}
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES
-            and CookieStorage.cookie_name not in request.COOKIES
-            and page_cache.local_pages.holds(request.path)
-        ):
-            page = page_cache.cached_page(page_cache.page_key(request, "anonymous"), local=True)
-            if page is not None:
-                return page_cache.respond(request, page)
-        return self.get_response(request)
 
 
 class HtmxPermissionDeniedMiddleware:

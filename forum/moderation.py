@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from forum import activity
+from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
 from lessons.models import Lesson
 
@@ -78,15 +78,27 @@ def counts(status: str, deleted_at: datetime | None) -> bool:
     return status == Status.PUBLISHED and deleted_at is None
 
 
+def counters_move(comment: Comment, delta: int) -> None:
+    """Move the counters that count `comment` (published and not deleted) by `delta`:
+    the lesson's comments (and threads, for a top-level comment) and the parent's replies."""
+    if comment.parent_id:
+        Lesson.objects.filter(pk=comment.lesson_id).update(comment_count=F("comment_count") + delta)
+        Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + delta)
+    else:
+        Lesson.objects.filter(pk=comment.lesson_id).update(
+            comment_count=F("comment_count") + delta, thread_count=F("thread_count") + delta
+        )
+
+
 def status_set(comment: Comment, status: str) -> None:
-    """Change a comment's status, moving the counters when it enters or leaves the count."""
-    activity.comment_changed(comment)
+    """Change a comment's status, moving the counters when it enters or leaves the count.
+    Inside the caller's `stamps.discussion_write`."""
     was_counted = counts(comment.status, comment.deleted_at)
     comment.status = status
     comment.save(update_fields=["status"])
     delta = int(counts(status, comment.deleted_at)) - int(was_counted)
     if delta:
-        activity.counters_move(comment, delta)
+        counters_move(comment, delta)
 
 
 @transaction.atomic
@@ -98,43 +110,43 @@ def comment_moderate(
     Returns None, recording nothing, when the comment is already in that state. Hiding,
     marking as spam or removing a reported comment also closes its open reports as upheld.
     """
-    activity.comment_changed(comment)  # locks the lesson first, as every write does
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    if action in STATUS_FOR:
-        before = comment.status
-        if before == STATUS_FOR[action]:
-            return None
-        status_set(comment, STATUS_FOR[action])
-        after = comment.status
-        if after != Status.PUBLISHED:
-            comment.reports.filter(status=Report.Status.OPEN).update(
-                status=Report.Status.UPHELD,
-                resolved_by=moderator,
-                resolved_at=timezone.now(),
-                resolution_note=(reason or Kind(action).label)[:500],
-            )
-    elif action in FLAG_FOR:
-        field, value = FLAG_FOR[action]
-        if getattr(comment, field) == value:
-            return None
-        before = f"{field}={getattr(comment, field)}"
-        setattr(comment, field, value)
-        stamp = field.replace("is_", "") + "_at"
-        setattr(comment, stamp, timezone.now() if value else None)
-        comment.save(update_fields=[field, stamp])
-        after = f"{field}={value}"
-    else:
-        raise ValueError(f"unknown moderation action {action!r}")
-    return _record(
-        actor=moderator,
-        kind=action,
-        target=_target(comment),
-        reason=reason,
-        comment=comment,
-        member=comment.member,
-        before=before,
-        after=after,
-    )
+    with stamps.discussion_write(lesson_id=comment.lesson_id):
+        comment = Comment.objects.select_for_update().get(pk=comment.pk)
+        if action in STATUS_FOR:
+            before = comment.status
+            if before == STATUS_FOR[action]:
+                return None
+            status_set(comment, STATUS_FOR[action])
+            after = comment.status
+            if after != Status.PUBLISHED:
+                comment.reports.filter(status=Report.Status.OPEN).update(
+                    status=Report.Status.UPHELD,
+                    resolved_by=moderator,
+                    resolved_at=timezone.now(),
+                    resolution_note=(reason or Kind(action).label)[:500],
+                )
+        elif action in FLAG_FOR:
+            field, value = FLAG_FOR[action]
+            if getattr(comment, field) == value:
+                return None
+            before = f"{field}={getattr(comment, field)}"
+            setattr(comment, field, value)
+            stamp = field.replace("is_", "") + "_at"
+            setattr(comment, stamp, timezone.now() if value else None)
+            comment.save(update_fields=[field, stamp])
+            after = f"{field}={value}"
+        else:
+            raise ValueError(f"unknown moderation action {action!r}")
+        return _record(
+            actor=moderator,
+            kind=action,
+            target=_target(comment),
+            reason=reason,
+            comment=comment,
+            member=comment.member,
+            before=before,
+            after=after,
+        )
 
 
 @transaction.atomic
@@ -192,20 +204,20 @@ def report_create(*, reporter: Member, comment: Comment, reason: str, text: str 
         raise ValidationError(_("You cannot report your own comment."), code="own")
     if comment.is_deleted:
         raise ValidationError(_("This comment was deleted."), code="deleted")
-    activity.comment_changed(comment)  # locks the lesson first, as every write does
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    try:
-        with transaction.atomic():
-            report = Report.objects.create(
-                comment=comment, reporter=reporter, reason=reason, text=text.strip()[:1000]
-            )
-    except IntegrityError:
-        raise ValidationError(
-            _("You have already reported this comment; a moderator will look at it."),
-            code="duplicate",
-        ) from None
-    _open_reports_hide(comment)
-    return report
+    with stamps.discussion_write(lesson_id=comment.lesson_id):
+        comment = Comment.objects.select_for_update().get(pk=comment.pk)
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(
+                    comment=comment, reporter=reporter, reason=reason, text=text.strip()[:1000]
+                )
+        except IntegrityError:
+            raise ValidationError(
+                _("You have already reported this comment; a moderator will look at it."),
+                code="duplicate",
+            ) from None
+        _open_reports_hide(comment)
+        return report
 
 
 @transaction.atomic
@@ -220,34 +232,34 @@ def reports_resolve(
     """Close a comment's open reports. Upheld: hide or remove the comment (`outcome`);
     dismissed: keep it, and publish it again if the reports had hidden it. Returns how many
     reports were closed."""
-    activity.comment_changed(comment)  # locks the lesson first, as every write does
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    open_reports = comment.reports.filter(status=Report.Status.OPEN)
-    closed = open_reports.update(
-        status=Report.Status.UPHELD if upheld else Report.Status.DISMISSED,
-        resolved_by=moderator,
-        resolved_at=timezone.now(),
-        resolution_note=reason[:500],
-    )
-    before = comment.status
-    if upheld:
-        status_set(comment, Status.REMOVED if outcome == Kind.REMOVE else Status.HIDDEN)
-    elif (
-        comment.status == Status.HIDDEN
-        and comment.moderation_actions.filter(kind=Kind.AUTO_HIDE).exists()
-    ):
-        status_set(comment, Status.PUBLISHED)
-    _record(
-        actor=moderator,
-        kind=Kind.REPORTS_UPHELD if upheld else Kind.REPORTS_DISMISSED,
-        target=_target(comment),
-        reason=reason,
-        comment=comment,
-        member=comment.member,
-        before=before,
-        after=comment.status,
-    )
-    return closed
+    with stamps.discussion_write(lesson_id=comment.lesson_id):
+        comment = Comment.objects.select_for_update().get(pk=comment.pk)
+        open_reports = comment.reports.filter(status=Report.Status.OPEN)
+        closed = open_reports.update(
+            status=Report.Status.UPHELD if upheld else Report.Status.DISMISSED,
+            resolved_by=moderator,
+            resolved_at=timezone.now(),
+            resolution_note=reason[:500],
+        )
+        before = comment.status
+        if upheld:
+            status_set(comment, Status.REMOVED if outcome == Kind.REMOVE else Status.HIDDEN)
+        elif (
+            comment.status == Status.HIDDEN
+            and comment.moderation_actions.filter(kind=Kind.AUTO_HIDE).exists()
+        ):
+            status_set(comment, Status.PUBLISHED)
+        _record(
+            actor=moderator,
+            kind=Kind.REPORTS_UPHELD if upheld else Kind.REPORTS_DISMISSED,
+            target=_target(comment),
+            reason=reason,
+            comment=comment,
+            member=comment.member,
+            before=before,
+            after=comment.status,
+        )
+        return closed
 
 
 def member_state(member: Member) -> str:
@@ -319,9 +331,11 @@ def member_edit_record(
 ) -> ModerationAction | None:
     """Record a moderator's edit of a member's fields (display name, avatar, courses taught):
     `changes` maps each changed field to its value before and after, as text. Values are cut
-    short; an edit that changed nothing records nothing."""
+    short; an edit that changed nothing records nothing. The pages that show the member's
+    name or avatar (the lessons they wrote on) change with it."""
     if not changes:
         return None
+    stamps.pages_changed(member_ids=[member.pk])
 
     def side(index: int) -> str:
         return "; ".join(f"{f}={_short(pair[index]) or '—'}" for f, pair in changes.items())
@@ -341,7 +355,8 @@ def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str 
     """Hide every published comment of a member, as one recorded action. Returns the count."""
     comments = list(member.comments.filter(status=Status.PUBLISHED).order_by("lesson", "pk"))
     for comment in comments:
-        status_set(comment, Status.HIDDEN)
+        with stamps.discussion_write(lesson_id=comment.lesson_id):
+            status_set(comment, Status.HIDDEN)
     _record(
         actor=moderator,
         kind=Kind.HIDE_ALL,
@@ -382,7 +397,7 @@ def member_link_account(
         existing.delete()
     member.user = user
     member.save(update_fields=["user"])
-    activity.generation_bump()
+    stamps.pages_changed(member_ids=[member.pk])  # their comments show the account's name
     _record(
         actor=moderator,
         kind=Kind.LINK_ACCOUNT,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.contrib.auth.models import Permission
+from django.db.models import Exists, Q
 
-from forum.models import Comment, CommentLike, CommentQuerySet, LessonLike, Member
+from forum.models import Comment, CommentQuerySet, LessonLike, Member
 from forum.models.discussion import FEATURED_ORDER
 from lessons.models import Lesson
 
@@ -92,11 +89,10 @@ def thread_for(
     sort: str = DEFAULT_SORT,
     page: int = 1,
     per_page: int | None = None,
-    with_replies: bool = True,
 ) -> ThreadPage:
     """One page of a lesson's top-level comments with all their replies, in three queries:
     the page's ids (from the sort's index alone, however deep the page), their rows, their
-    replies. Without `with_replies` the caller brings the replies (see forum.thread_cache)."""
+    replies."""
     per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
     top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).visible_to(viewer).top_level()
     start = (page - 1) * per_page
@@ -106,7 +102,7 @@ def thread_for(
     ids = ids[:per_page]
     rows = Comment.objects.select_related("member").in_bulk(ids)
     roots = [rows[pk] for pk in ids if pk in rows]  # gone since the first query: left out
-    replies = attach_replies(roots, viewer) if with_replies else []
+    replies = attach_replies(roots, viewer)
     return ThreadPage(roots, [*roots, *replies], sort, page, has_next, lesson.thread_count)
 
 
@@ -126,9 +122,8 @@ def thread_of(comment: Comment, viewer: Member | None = None) -> tuple[Comment, 
 
 @dataclass(frozen=True)
 class ViewerState:
-    """What of a lesson page is a member's own: their likes, and what makes them see more."""
+    """What of a lesson page is a member's own, but for their likes of its comments."""
 
-    liked: frozenset[int]  # of the comments asked about
     lesson_liked: bool
     has_pending: bool  # a comment of theirs on the lesson awaits review: only they see it
     has_curating_role: bool  # they may feature and pin somewhere (moderator or teacher)
@@ -137,66 +132,23 @@ class ViewerState:
 CURATING_PERMISSIONS = ("moderate_comment", "curate_own_lessons")
 
 
-@functools.cache
-def _viewer_state_sql() -> tuple[str, str]:
-    """The query's fixed part, and the part for the likes of a page's comments (which takes
-    "{ids}": a placeholder per comment). Names come from the models, quoted."""
-    User = get_user_model()
-    t = {
-        name: connection.ops.quote_name(model._meta.db_table)
-        for name, model in {
-            "comment_like": CommentLike,
-            "lesson_like": LessonLike,
-            "comment": Comment,
-            "permission": Permission,
-            "content_type": ContentType,
-            "user_permission": User.user_permissions.through,
-            "user_group": User.groups.through,
-            "group_permission": Group.permissions.through,
-        }.items()
-    }
-    # Only the models' quoted table names are formatted in; every value is a parameter.
-    fixed = (
-        f"SELECT 'lesson', lesson_id FROM {t['lesson_like']}"  # noqa: S608
-        " WHERE member_id = %s AND lesson_id = %s"
-        f" UNION ALL SELECT 'pending', id FROM {t['comment']}"
-        " WHERE member_id = %s AND lesson_id = %s AND status = %s"
-        f" UNION ALL SELECT 'role', p.id FROM {t['permission']} p"
-        f" JOIN {t['content_type']} c ON c.id = p.content_type_id"
-        " WHERE c.app_label = 'forum' AND p.codename IN (%s, %s) AND ("
-        f"p.id IN (SELECT permission_id FROM {t['user_permission']} WHERE user_id = %s)"
-        f" OR p.id IN (SELECT g.permission_id FROM {t['group_permission']} g"
-        f" JOIN {t['user_group']} u ON u.group_id = g.group_id WHERE u.user_id = %s))"
+def viewer_state(user: AbstractBaseUser, member: Member, lesson_id: int) -> ViewerState:
+    """One query: EXISTS subqueries on the lesson's row."""
+    roles = Permission.objects.filter(
+        content_type__app_label="forum", codename__in=CURATING_PERMISSIONS
+    ).filter(Q(user=user.pk) | Q(group__user=user.pk))
+    found = (
+        Lesson.objects.filter(pk=lesson_id)
+        .values_list(
+            Exists(LessonLike.objects.filter(member=member.pk, lesson=lesson_id)),
+            Exists(
+                Comment.objects.filter(
+                    member=member.pk, lesson=lesson_id, status=Comment.Status.PENDING
+                )
+            ),
+            Exists(roles),
+        )
+        .first()
     )
-    liked = (
-        f" UNION ALL SELECT 'liked', comment_id FROM {t['comment_like']}"  # noqa: S608
-        " WHERE member_id = %s AND comment_id IN ({ids})"
-    )
-    return fixed, liked
-
-
-def viewer_state(
-    user: AbstractBaseUser, member: Member, lesson_id: int, comment_ids: list[int]
-) -> ViewerState:
-    """All of it in one query: a UNION of four small indexed lookups, in SQL because this runs
-    on every page a member opens and the ORM takes longer to build it than the database to
-    answer it."""
-    fixed, liked = _viewer_state_sql()
-    sql = fixed
-    params: list = [member.pk, lesson_id, member.pk, lesson_id, Comment.Status.PENDING]
-    params += [*CURATING_PERMISSIONS, user.pk, user.pk]
-    if comment_ids:
-        sql += liked.format(ids=", ".join(["%s"] * len(comment_ids)))
-        params += [member.pk, *comment_ids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    found: dict[str, set[int]] = {"liked": set(), "lesson": set(), "pending": set(), "role": set()}
-    for tag, pk in rows:
-        found[tag].add(pk)
-    return ViewerState(
-        liked=frozenset(found["liked"]),
-        lesson_liked=bool(found["lesson"]),
-        has_pending=bool(found["pending"]),
-        has_curating_role=bool(found["role"]),
-    )
+    lesson_liked, has_pending, has_role = found or (False, False, False)
+    return ViewerState(lesson_liked, has_pending, has_role)

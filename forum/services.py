@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from forum import activity, moderation
+from forum import moderation
+from forum.caching import stamps
 from forum.models import Comment, CommentRevision, CourseModeration, Member
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
@@ -90,7 +91,8 @@ def comment_post(
             raise ValidationError(_("The reply belongs to another lesson."), code="lesson")
         if parent.status != Comment.Status.PUBLISHED or parent.is_deleted:
             raise ValidationError(_("This comment can no longer be replied to."), code="closed")
-    comment = Comment.objects.create(
+    # Rendered before the lesson is locked: other writes to it need not wait for the renderer.
+    comment = Comment(
         lesson=lesson,
         member=author,
         parent=parent,
@@ -101,9 +103,10 @@ def comment_post(
         is_author_reply=parent is not None and is_teacher(author, lesson),
         status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
     )
-    activity.comment_changed(comment)
-    if comment.status == Comment.Status.PUBLISHED:
-        activity.counters_move(comment, +1)
+    with stamps.discussion_write(lesson_id=lesson.pk):
+        comment.save(force_insert=True)
+        if comment.status == Comment.Status.PUBLISHED:
+            moderation.counters_move(comment, +1)
     return comment
 
 
@@ -122,14 +125,15 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
     body = clean_body(body)
     if body == comment.body:
         return comment
-    activity.comment_changed(comment)
-    CommentRevision.objects.create(
+    previous = CommentRevision(
         comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
     )
-    comment.body = body
-    comment.body_html = render_comment_markdown(body)
-    comment.edited_at = timezone.now()
-    comment.save(update_fields=["body", "body_html", "edited_at"])
+    comment.body_html = render_comment_markdown(body)  # before the lesson is locked
+    with stamps.discussion_write(lesson_id=comment.lesson_id):
+        previous.save(force_insert=True)
+        comment.body = body
+        comment.edited_at = timezone.now()
+        comment.save(update_fields=["body", "body_html", "edited_at"])
     return comment
 
 
@@ -137,12 +141,12 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
 def comment_delete(*, member: Member, comment: Comment) -> Comment:
     """Soft-delete your own comment: its replies stay readable under a placeholder."""
     _own(member, comment)
-    activity.comment_changed(comment)
-    comment.deleted_at = timezone.now()
-    comment.save(update_fields=["deleted_at"])
-    if comment.status == Comment.Status.PUBLISHED:
-        activity.counters_move(comment, -1)
-    return comment
+    with stamps.discussion_write(lesson_id=comment.lesson_id):
+        comment.deleted_at = timezone.now()
+        comment.save(update_fields=["deleted_at"])
+        if comment.status == Comment.Status.PUBLISHED:
+            moderation.counters_move(comment, -1)
+        return comment
 
 
 def _curate(user: AbstractBaseUser, comment: Comment) -> None:

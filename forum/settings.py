@@ -116,7 +116,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "forum.middleware.CachedPageMiddleware",
     "forum.middleware.HtmxPermissionDeniedMiddleware",
     "forum.middleware.DatabaseUnavailableMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -138,6 +137,8 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Last: during a shared page's render, its slots' marks win (forum.caching).
+                "forum.caching.slots.context_processor",
             ],
         },
     },
@@ -166,6 +167,11 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Cached lesson pages (forum.caching): each process keeps the copies it served last, up to this
+# many bytes of text; with Redis they are shared by every process too. Their stamps are in the
+# database either way, so no process ever serves a stale copy.
+FORUM_PAGE_CACHE_BYTES = env_int("FORUM_PAGE_CACHE_BYTES", 64 * 1024 * 1024)
+FORUM_PAGE_CACHE_SHARED = bool(REDIS_URL)
 
 # allauth's backend, which is Django's ModelBackend too (the admin's login goes through allauth).
 AUTHENTICATION_BACKENDS = ["forum.accounts.AuthenticationBackend"]

@@ -6,8 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
-from forum.activity import counters_move
 from forum.models import Comment, Member
+from forum.moderation import counters_move
 from lessons.models import Course, Lesson
 from lessons.rendering import render_plain_text
 

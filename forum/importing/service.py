@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 
-from forum import activity
+from forum.caching import stamps
 from forum.importing.source import SourceComment, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
@@ -151,8 +151,7 @@ def lesson_import(
     Lesson.objects.filter(pk=lesson.pk).update(
         comment_count=counted.count(), thread_count=counted.top_level().count()
     )
-    roots = Comment.objects.for_lesson(lesson).top_level().values_list("pk", flat=True)
-    activity.discussion_changed(lesson_id=lesson.pk, root_ids=list(roots))
+    stamps.pages_changed(lesson_ids=[lesson.pk])
     return result
 
 

@@ -1,3 +1,4 @@
+from forum.models.caching import LessonStamp
 from forum.models.discussion import (
     Comment,
     CommentLike,
@@ -15,6 +16,7 @@ __all__ = [
     "CommentRevision",
     "CourseModeration",
     "LessonLike",
+    "LessonStamp",
     "Member",
     "ModerationAction",
     "Report",

@@ -201,12 +201,6 @@ class Comment(models.Model):
         _("date only"), default=False, help_text=_("The source gave a date without a time.")
     )
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
-    version = models.PositiveIntegerField(
-        _("thread version"),
-        default=0,
-        editable=False,
-        help_text=_("On a top-level comment: moves with every change in its thread (cache key)."),
-    )
     deleted_at = models.DateTimeField(
         _("deleted by its author at"),
         null=True,

@@ -44,12 +44,16 @@ def member_required(view: Callable) -> Callable:
     return wrapper
 
 
+# More pages than any lesson has: a larger number is not one (and its offset would overflow).
+MAX_PAGE = 1_000_000
+
+
 def page_number(request: HttpRequest) -> int:
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
         raise Http404("no such page") from None
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise Http404("no such page")
     return page
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
-from forum import activity, page_cache, services, thread_cache
+from forum import services
+from forum.caching.pages import shared_copies
 from forum.models import Comment, LessonLike
 from forum.ratelimit import rate_limited
 from forum.selectors import (
@@ -20,12 +23,10 @@ from forum.selectors import (
     author_reply_of,
     thread_for,
     thread_of,
-    viewer_state,
 )
 from forum.views.common import (
     back_to,
     comment_or_404,
-    discussion_context,
     mark_liked,
     member_required,
     page_number,
@@ -35,85 +36,58 @@ from forum.views.common import (
 )
 from lessons.models import Lesson
 
+HTMX_TARGETS = {"comment-list-more": "#comment-page", "discussion-threads": "#discussion-threads"}
+
+
+def discussion_params(request: HttpRequest) -> tuple[str, int, str]:
+    """What a lesson page shows, from its request: the sort (the default for anything else),
+    the page (Http404 if it is not one) and the fragment an htmx request asks for ("" for the
+    whole page, and for a target that is not one of them)."""
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    target = request.htmx.target if request.htmx else ""
+    return (
+        sort if sort in SORTS else DEFAULT_SORT,
+        page_number(request),
+        target if target in HTMX_TARGETS else "",
+    )
+
+
+def _lesson(course_slug: str, lesson_slug: str) -> QuerySet[Lesson]:
+    return Lesson.objects.filter(course__slug=course_slug, slug=lesson_slug)
+
 
 @require_safe
+@shared_copies(params=discussion_params, lesson=_lesson)
 def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
-    """The lesson and a page of its threads. Anonymous readers and plain members are served
-    from forum.page_cache; whoever else, or what the cache lacks, is rendered here."""
+    """The lesson and a page of its threads (or the fragment an htmx request asks for)."""
+    sort, page, target = discussion_params(request)
     viewer = viewer_member(request)
-    kind = page_cache.viewer_kind(request, viewer)
-    if kind is not None:
-        key = page_cache.page_key(request, kind)
-        if page := page_cache.cached_page(key):
-            if kind == "anonymous":
-                return page_cache.respond(request, page)
-            state = viewer_state(request.user, viewer, page.lesson_id, page.comment_ids)
-            if page_cache.plain(state):
-                return page_cache.respond_to_member(request, page, viewer, state)
-            kind = None
-    lessons = Lesson.objects.select_related("course").filter(
-        course__slug=course_slug, slug=lesson_slug
-    )
-    if kind is not None:  # and the cache had no page
-        # The stamp is read before the page's rows, so that a write committed while it renders
-        # leaves the page stored under a stamp that has already moved on.
-        lesson_id = get_object_or_404(lessons.values_list("pk", flat=True))
-        stamp = activity.lesson_stamp(lesson_id)
-        if kind == "member" and not page_cache.plain(
-            viewer_state(request.user, viewer, lesson_id, [])
-        ):
-            kind = None
-    if kind is None and viewer is not None:
+    lessons = _lesson(course_slug, lesson_slug).select_related("course")
+    if viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
         )
     lesson = get_object_or_404(lessons)
-    sort = request.GET.get("sort", DEFAULT_SORT)
-    if sort not in SORTS:
-        sort = DEFAULT_SORT
-    threads = thread_for(
-        lesson,
-        viewer=viewer if kind is None else None,
-        sort=sort,
-        page=page_number(request),
-        with_replies=kind != "anonymous",
-    )
-    if kind == "anonymous":
-        thread_cache.render_cached(lesson, threads.comments)
-    if kind is None:
-        mark_liked(viewer, threads.everything)
-        context = viewer_context(request, lesson)
-        context["here"] = request.get_full_path()  # curating forms come back to this sort and page
-    else:
-        mark_liked(None, threads.everything)
-        lesson.liked = False
-        shared = page_cache.MEMBER_CONTEXT if viewer else {"viewer": None, "can_curate": False}
-        context = {**discussion_context(), **shared}
+    threads = thread_for(lesson, viewer=viewer, sort=sort, page=page)
+    if page > 1 and not threads.comments:
+        raise Http404("no such page")
+    mark_liked(viewer, threads.everything)
+    context = viewer_context(request, lesson)
+    # The page's own URL, of what it shows alone: parameters it does not know change nothing.
+    query = urlencode([("sort", sort)] * (sort != DEFAULT_SORT) + [("page", page)] * (page != 1))
+    page_url = lesson.get_absolute_url() + (f"?{query}" if query else "")
+    context["here"] = context["page_url"] = page_url
     context.update(lesson=lesson, threads=threads)
     template = "forum/lesson.html"
-    if request.htmx and request.htmx.target == "comment-list-more":
-        template += "#comment-page"
-    elif request.htmx and request.htmx.target == "discussion-threads":
-        template += "#discussion-threads"
-    else:
-        siblings = list(
-            Lesson.objects.filter(course=lesson.course)
-            .in_reading_order()
-            .values_list("slug", "title")
-        )
-        index = [slug for slug, _ in siblings].index(lesson.slug)
-        context["previous_lesson"] = siblings[index - 1] if index > 0 else None
-        context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
-    response = render(request, template, context)
-    if kind is None:
-        return response
-    if kind == "anonymous":  # a member's copy is made theirs by exact matches of its parts
-        response.content = page_cache.compact(response.content.decode())
-        page = page_cache.store(key, request, response, lesson, stamp)
-        return page_cache.headers(request, response, page)
-    page = page_cache.store(key, request, response, lesson, stamp, threads.everything)
-    state = viewer_state(request.user, viewer, lesson.pk, page.comment_ids)
-    return page_cache.respond_to_member(request, page, viewer, state)
+    if target:
+        return TemplateResponse(request, template + HTMX_TARGETS[target], context)
+    siblings = list(
+        Lesson.objects.filter(course=lesson.course).in_reading_order().values_list("slug", "title")
+    )
+    index = [slug for slug, _ in siblings].index(lesson.slug)
+    context["previous_lesson"] = siblings[index - 1] if index > 0 else None
+    context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
+    return TemplateResponse(request, template, context)
 
 
 def thread_page(

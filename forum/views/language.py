@@ -14,7 +14,7 @@ def language_choose(request: HttpRequest) -> HttpResponse:
     """`?language=en&next=/…`: keep the language in its cookie and go back.
 
     A link rather than Django's set_language form: a page that holds no form holds no CSRF
-    token, so the page readers who are not signed in get is one shared copy (forum.page_cache)
+    token, so the page readers who are not signed in get is one shared copy (forum.caching)
     and costs no token. Choosing a language changes nothing but how pages read to this browser.
     """
     next_url = request.GET.get("next", "/")

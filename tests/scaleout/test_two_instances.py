@@ -5,27 +5,23 @@ Runs in `make test`'s PostgreSQL half (and so in CI); skipped on SQLite.
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
 from django.conf import settings
 
 from tests.manage_subprocess import free_port, manage, server_environment
+from tests.scaleout.site import PASSWORD, Browser, card, lesson_path, like_count, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = next((ROOT / "forum" / "seed").rglob("*.md"))
-PASSWORD = "scale-out-passphrase-2026"
 
 
 def _postgres_url() -> str:
@@ -84,7 +80,7 @@ def site(tmp_path_factory):
     ]
     try:
         for port in ports:
-            _wait_for(f"http://127.0.0.1:{port}/")
+            wait_for(f"http://127.0.0.1:{port}/")
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for server in servers:
@@ -93,69 +89,6 @@ def site(tmp_path_factory):
             server.wait(timeout=20)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within 30 s")
-
-
-class Browser:
-    """A cookie-keeping HTTP client; cookies of 127.0.0.1 go to both ports, as in a browser."""
-
-    def __init__(self) -> None:
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, url: str) -> tuple[int, str]:
-        try:
-            with self.opener.open(url, timeout=15) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def post(self, url: str, data: dict, *, htmx: bool = False) -> int:
-        token = next((c.value for c in self.jar if c.name == "csrftoken"), "")
-        headers = {"X-CSRFToken": token, "Referer": url}
-        if htmx:
-            headers["HX-Request"] = "true"
-        request = urllib.request.Request(
-            url, data=urlencode(data).encode(), headers=headers, method="POST"
-        )
-        try:
-            with self.opener.open(request, timeout=15) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    def log_in(self, base: str, username: str = "scaler") -> None:
-        _, html = self.get(f"{base}/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
-        self.post(
-            f"{base}/accounts/login/",
-            {"login": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        )
-
-
-def _lesson_path(base: str) -> str:
-    _, html = Browser().get(f"{base}/")
-    course = re.search(r'href="(/courses/[^"]+/)"', html)[1]
-    _, html = Browser().get(base + course)
-    return re.search(r'href="(/courses/[^"]+/[^"]+/)"', html)[1]
-
-
-def _card(html: str, comment_id: str) -> str:
-    return html.split(f'id="comment-{comment_id}"', 1)[1].split("</article>", 1)[0]
-
-
-def _like_count(html: str, comment_id: str) -> int:
-    return int(re.search(r"data-like-count>(\d+)<", _card(html, comment_id))[1])
 
 
 def test_a_member_logged_in_through_a_is_logged_in_on_b(site):
@@ -168,11 +101,11 @@ def test_a_member_logged_in_through_a_is_logged_in_on_b(site):
 
 def test_a_like_and_a_reply_through_a_show_on_bs_next_response(site):
     a, b = site
-    path = _lesson_path(a)
+    path = lesson_path(a)
     reader = Browser()
     _, before = reader.get(b + path)  # B renders and caches the anonymous threads
     comment_id = re.findall(r'data-comment-id="(\d+)"', before)[3]
-    likes_before = _like_count(before, comment_id)
+    likes_before = like_count(before, comment_id)
 
     member = Browser()
     member.log_in(a)
@@ -180,17 +113,17 @@ def test_a_like_and_a_reply_through_a_show_on_bs_next_response(site):
     assert member.post(f"{a}/comments/{comment_id}/reply/", {"body": "从 A 发的回复"}) in (200, 302)
 
     _, after = reader.get(b + path)
-    assert _like_count(after, comment_id) == likes_before + 1
-    assert "从 A 发的回复" in _card(after, comment_id)
+    assert like_count(after, comment_id) == likes_before + 1
+    assert "从 A 发的回复" in card(after, comment_id)
     _, signed_in = member.get(b + path)
-    assert 'aria-pressed="true"' in _card(signed_in, comment_id)
+    assert 'aria-pressed="true"' in card(signed_in, comment_id)
 
 
 def test_rate_limits_count_requests_to_both_servers(site):
     a, b = site
     if time.localtime().tm_sec > 45:  # keep the five requests inside one minute window
         time.sleep(61 - time.localtime().tm_sec)
-    path = _lesson_path(a)
+    path = lesson_path(a)
     member = Browser()
     member.log_in(b, "limited")
     _, html = member.get(a + path)
@@ -205,7 +138,7 @@ def test_rate_limits_count_requests_to_both_servers(site):
 
 def test_a_thread_invalidated_through_a_is_not_served_stale_by_b(site):
     a, b = site
-    path = _lesson_path(a)
+    path = lesson_path(a)
     reader = Browser()
     _, first = reader.get(b + path)
     comment_id = re.findall(r'data-comment-id="(\d+)"', first)[7]
@@ -216,5 +149,5 @@ def test_a_thread_invalidated_through_a_is_not_served_stale_by_b(site):
     member.post(f"{a}/comments/{comment_id}/like/", {}, htmx=True)
     for server in (b, a, b):
         _, html = reader.get(server + path)
-        assert _like_count(html, comment_id) == _like_count(first, comment_id) + 1
+        assert like_count(html, comment_id) == like_count(first, comment_id) + 1
     assert settings.ROOT_URLCONF == "forum.urls"

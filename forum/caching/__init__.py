@@ -1,0 +1,1 @@
+"""The page cache: one contract, personal slots, keys from validated parameters, invalidation."""

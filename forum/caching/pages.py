@@ -1,0 +1,261 @@
+"""Shared copies of a page: the decorator that owns every caching decision of a view.
+
+The one contract: the bytes a reader gets equal the bytes the plain view renders for that
+reader (the CSRF token's and the CSP nonce's values aside). The view knows nothing of caching.
+`shared_copies` decides who shares a copy — readers who are not signed in ("anonymous"), and
+plain members ("member": not staff, not suspended, no role to feature or pin, no comment of
+theirs awaiting review on the lesson) — renders the shared copy through the plain view for a
+representative reader (forum.caching.personal.stand_in for members) while the template engine
+records its personal slots (forum.caching.slots), and answers each reader with the copy joined
+with their own slot contents. Anyone else gets the plain view.
+
+A copy's key is made of validated parameters alone: the audience, the language, the path and
+what `params` parsed from the request (anything it does not know is ignored, and the page links
+to its own canonical URL, so it renders the same); a copy is stored with the lesson's stamp read
+before the view read anything, and served only while that stamp is current (one query:
+forum.caching.stamps). Copies are kept by each process in a least-recently-used store bounded in
+bytes, and, where Redis is configured, in the shared cache too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial, wraps
+
+from cachetools import LRUCache
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.template.response import SimpleTemplateResponse
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+from django.utils.translation import get_language
+
+from forum import likes, services
+from forum.caching import personal, release
+from forum.caching.slots import REGIONS, Pieces, Recorder, Slot, Unrecordable, render_region
+from forum.caching.stamps import Stamp, stamp_of
+from forum.selectors import ViewerState, viewer_state
+from lessons.models import Lesson
+
+logger = logging.getLogger(__name__)
+TIMEOUT = 24 * 3600  # in the shared cache; a copy whose stamp moved is never served anyway
+
+
+@dataclass
+class Page:
+    key: str
+    lesson_id: int
+    stamp: Stamp
+    pieces: Pieces
+    rendered_at: int  # a Unix time
+
+    @property
+    def size(self) -> int:
+        return self.pieces.size
+
+
+class _LocalPages:
+    """The copies this process served last, at most `FORUM_PAGE_CACHE_BYTES` of text."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pages = LRUCache(maxsize=settings.FORUM_PAGE_CACHE_BYTES, getsizeof=_size)
+
+    def get(self, key: str) -> Page | None:
+        with self.lock:
+            return self.pages.get(key)
+
+    def put(self, key: str, page: Page) -> None:
+        with self.lock:
+            if page.size <= self.pages.maxsize:
+                self.pages[key] = page
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+
+def _size(page: Page) -> int:
+    return page.size
+
+
+local_pages = _LocalPages()
+
+
+def _stored(key: str) -> Page | None:
+    page = local_pages.get(key)
+    if page is None and settings.FORUM_PAGE_CACHE_SHARED:
+        page = cache.get(key)
+        if page is not None:
+            local_pages.put(key, page)
+    return page
+
+
+def _store(key: str, page: Page) -> None:
+    local_pages.put(key, page)
+    if settings.FORUM_PAGE_CACHE_SHARED:
+        cache.set(key, page, TIMEOUT)
+
+
+def audience(request: HttpRequest) -> str | None:
+    """Who shares copies with this reader: "anonymous", "member" (what only the lesson tells,
+    `_plain_member` checks), or None: a page of their own."""
+    if list(messages.get_messages(request)):  # shown once, to them
+        return None
+    user = request.user
+    if not user.is_authenticated:
+        return "anonymous"
+    if user.is_staff or user.is_superuser or services.member_for(user).is_suspended:
+        return None
+    return "member"
+
+
+def _key(request: HttpRequest, audience: str, params: tuple) -> str:
+    state = repr((release.RELEASE, audience, get_language(), request.path, params))
+    return "page:" + hashlib.sha256(state.encode()).hexdigest()[:40]
+
+
+def shared_copies(
+    *, params: Callable[[HttpRequest], tuple], lesson: Callable[..., QuerySet[Lesson]]
+) -> Callable:
+    """Serve the decorated view's pages from shared copies (see the module's docstring).
+    `params(request)` gives the parameters the page depends on, validated (Http404 if invalid:
+    the view answers), `lesson(*view_args, **view_kwargs)` selects the lesson the page shows
+    (where there is none, the view answers)."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            kind = audience(request)
+            try:
+                key = _key(request, kind, params(request)) if kind else None
+            except Http404:
+                key = None
+            if key is None:
+                return view(request, *args, **kwargs)
+            page = _stored(key)
+            if page is not None and _current(page):
+                return _answer(view, request, args, kwargs, kind, page)
+            # Read before the view reads anything: a write that commits while it renders has
+            # moved the stamp on, so the copy stored under this one is never served.
+            found = stamp_of(lesson(*args, **kwargs))
+            if found is None:
+                return view(request, *args, **kwargs)
+            lesson_id, stamp = found
+            state = _state(request, lesson_id) if kind == "member" else None
+            if state is not None and not _plain(state):
+                return view(request, *args, **kwargs)
+            page = _render(view, request, args, kwargs, kind, key, lesson_id, stamp)
+            if page is None:
+                return view(request, *args, **kwargs)
+            _store(key, page)
+            return _answer(view, request, args, kwargs, kind, page, state)
+
+        return wrapper
+
+    return decorate
+
+
+def _current(page: Page) -> bool:
+    return stamp_of(Lesson.objects.filter(pk=page.lesson_id)) == (page.lesson_id, page.stamp)
+
+
+def _render(view, request, args, kwargs, kind, key, lesson, stamp) -> Page | None:
+    """The shared copy: the plain view rendered for the audience's representative reader,
+    while its slots are recorded. None if it is not a page that can be shared."""
+    recorder = Recorder(regions=kind == "member")
+    reader_user = request.user
+    request.slot_recorder = recorder
+    if kind == "member":
+        request.user = personal.stand_in()
+    try:
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, SimpleTemplateResponse) or response.status_code != 200:
+            return None
+        html = response.rendered_content
+    finally:
+        request.user = reader_user
+        del request.slot_recorder
+    try:
+        pieces = Pieces.cut(html, recorder)
+    except Unrecordable as error:
+        logger.warning("page %s not cached: %s", request.path, error)
+        return None
+    return Page(key, lesson, stamp, pieces, int(time.time()))
+
+
+def _state(request: HttpRequest, lesson_id: int) -> ViewerState:
+    return viewer_state(request.user, services.member_for(request.user), lesson_id)
+
+
+def _plain(state: ViewerState) -> bool:
+    """Whether a member shares the members' copy of the lesson: not if they see a page of
+    their own there (a role to feature and pin, or a comment awaiting review)."""
+    return not state.has_curating_role and not state.has_pending
+
+
+def _answer(
+    view, request, args, kwargs, kind: str, page: Page, state: ViewerState | None = None
+) -> HttpResponse:
+    leaves = {"nonce": str(get_nonce(request))}
+    if kind == "anonymous":
+        etag = _etag(request, page)
+        response = get_conditional_response(request, etag=etag, last_modified=page.rendered_at)
+        if response is None:
+            if page.pieces.has_csrf:  # not on pages of today: readers who are not signed in
+                leaves["csrf"] = get_token(request)  # get no form
+            response = HttpResponse(page.pieces.join(leaves, _shared))
+        response.headers["ETag"] = etag
+        response.headers["Last-Modified"] = http_date(page.rendered_at)
+    else:
+        state = state or _state(request, page.lesson_id)
+        if not _plain(state):
+            return view(request, *args, **kwargs)
+        member = services.member_for(request.user)
+        shown = [controls.pk for controls in page.pieces.regions("comment-like")]
+        liked = frozenset(likes.liked_comment_ids(member, shown))
+        reader = personal.Reader(request.user, member, liked, state.lesson_liked)
+        leaves["csrf"] = token = get_token(request)
+        base = {
+            "viewer": reader.member,
+            "user": reader.user,
+            "csrf_token": token,
+            "can_curate": False,
+            "request": request,
+        }
+        response = HttpResponse(page.pieces.join(leaves, partial(_theirs, reader, base)))
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie", "Accept-Language", "HX-Request"])
+    return response
+
+
+def _shared(slot: Slot) -> None:
+    """Readers who are not signed in all see the shared copy's regions."""
+    return None
+
+
+def _theirs(reader: personal.Reader, base: dict, slot: Slot) -> str | None:
+    theirs = REGIONS[slot.kind].render_for(slot.data, reader)
+    return None if theirs is None else render_region(slot.kind, {**base, **theirs})
+
+
+def _etag(request: HttpRequest, page: Page) -> str:
+    """The copy's identity; bound to the reader's CSRF secret too if it held a form."""
+    state = repr((page.key, page.stamp, page.rendered_at))
+    if page.pieces.has_csrf:
+        get_token(request)
+        state += request.META["CSRF_COOKIE"]
+    return f'W/"{hashlib.sha256(state.encode()).hexdigest()[:32]}"'

@@ -1,0 +1,115 @@
+"""The personal parts of the forum's pages: each `{% personal %}` region the templates declare,
+what it is rendered from, and for which member it is rendered again. A page shared by members
+is rendered for a member who wrote and liked nothing (`stand_in`); a member's copy renders again
+only the regions that differ for them. The property tests in tests/forum/test_page_contract.py
+prove each page equals the plain render for its reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.template.context import Context
+
+from forum.caching.slots import region
+from forum.models import Member
+
+COMMENT = "forum/includes/comment.html"
+LESSON = "forum/lesson.html"
+BASE = "base.html"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A member reading a shared page, as far as its personal parts tell."""
+
+    user: AbstractBaseUser
+    member: Member
+    liked: frozenset[int]  # of the page's comments
+    lesson_liked: bool
+
+
+@dataclass(frozen=True)
+class CommentControls:
+    """What a comment's like button and actions are rendered from."""
+
+    pk: int
+    url: str
+    member_id: int | None
+    parent_id: int | None
+    like_count: int
+    imported_like_count: int
+    status: str
+    is_featured: bool
+    is_pinned: bool
+    liked: bool
+
+
+@dataclass(frozen=True)
+class LessonLike:
+    pk: int
+    like_count: int
+    liked: bool
+
+
+def _controls(context: Context) -> CommentControls:
+    comment = context["comment"]
+    return CommentControls(
+        pk=comment.pk,
+        url=comment.url,
+        member_id=comment.member_id,
+        parent_id=comment.parent_id,
+        like_count=comment.like_count,
+        imported_like_count=comment.imported_like_count,
+        status=comment.status,
+        is_featured=comment.is_featured,
+        is_pinned=comment.is_pinned,
+        liked=getattr(comment, "liked", False),
+    )
+
+
+def _like_for(controls: CommentControls, reader: Reader) -> dict | None:
+    liked = controls.pk in reader.liked
+    if controls.member_id != reader.member.pk and not liked:
+        return None
+    return {"comment": replace(controls, liked=liked)}
+
+
+def _actions_for(controls: CommentControls, reader: Reader) -> dict | None:
+    return {"comment": controls} if controls.member_id == reader.member.pk else None
+
+
+region("comment-like", template=COMMENT, render_for=_like_for)(_controls)
+region("comment-actions", template=COMMENT, render_for=_actions_for)(_controls)
+
+
+@region(
+    "lesson-like",
+    template=LESSON,
+    render_for=lambda lesson, reader: (
+        {"lesson": replace(lesson, liked=True)} if reader.lesson_liked else None
+    ),
+)
+def _lesson_like(context: Context) -> LessonLike:
+    lesson = context["lesson"]
+    return LessonLike(lesson.pk, lesson.like_count, getattr(lesson, "liked", False))
+
+
+@region("member-name", template=BASE, render_for=lambda _data, reader: {})
+def _member_name(context: Context) -> None:
+    return None
+
+
+def stand_in() -> AbstractBaseUser:
+    """The reader a members' shared copy is rendered for: an account with no permission whose
+    member wrote and liked nothing (pk 0, which no row has)."""
+    user = get_user_model()(pk=0, username="")
+    user._state.adding = False
+    member = Member(pk=0, display_name="", user=None)
+    member._state.adding = False
+    Member._meta.get_field("user").remote_field.set_cached_value(user, member)
+    user._perm_cache = set()
+    user._user_perm_cache = set()
+    user._group_perm_cache = set()
+    return user

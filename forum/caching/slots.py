@@ -1,0 +1,214 @@
+"""Personal parts of a shared page, declared in the templates.
+
+`{% personal "kind" %}…{% endpersonal %}` marks a part of a page that differs between readers
+of one audience (a member's like button, their name in the header); the CSRF token and the CSP
+nonce are slots too, given to the template as values. When a shared copy of a page is rendered
+(`recording`), the template engine records each slot as it renders it, and cuts the output there
+with a mark no text can hold: a lone surrogate code point, which no text decoded from bytes —
+a comment, a name, a lesson, a request — can contain (UTF-8 cannot encode one), and which the
+recorder alone writes. `Pieces.cut` turns that output into text pieces and the recorded slots,
+checking that every mark is one the recorder made, in order; a reader's copy is then a join of
+the pieces with that reader's slot contents (`Pieces.join`). Nothing is ever searched for in
+what was rendered.
+
+Each kind of region is a `Region` in forum.caching.personal: what it records of its context,
+and for which reader it must be rendered again, with what.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.template.base import Node, NodeList
+from django.template.context import Context
+from django.template.loader import get_template
+
+OPEN, CLOSE = "\ud800", "\ud801"  # lone surrogates: no decoded text holds them
+_MARK = re.compile(f"{OPEN}([a-z]+|[<>][0-9]+){CLOSE}")
+RECORDER = "personal_slot_recorder"  # the context variable that holds the recorder
+
+
+@dataclass(frozen=True)
+class Region:
+    """A kind of personal region: `capture` takes, from the context of the shared render, what
+    the region is rendered from (small and picklable: it is stored with the page); `render_for`
+    says, for a reader, what to render it with again — or None where the shared copy's is theirs.
+    """
+
+    name: str
+    template: str  # the template that holds its {% personal %} tag
+    capture: Callable[[Context], Any]
+    render_for: Callable[[Any, Any], dict | None]
+
+
+REGIONS: dict[str, Region] = {}
+LEAVES = ("csrf", "nonce")  # values given per response: the CSRF token, the CSP nonce
+
+
+def region(name: str, *, template: str, render_for: Callable) -> Callable:
+    """Declare a kind of region; the decorated function is its `capture`."""
+
+    def declare(capture: Callable[[Context], Any]) -> Callable:
+        REGIONS[name] = Region(name, template, capture, render_for)
+        return capture
+
+    return declare
+
+
+@dataclass
+class Slot:
+    kind: str  # a region's name, or one of LEAVES
+    data: Any = None  # what a region was captured with
+    end: int = 0  # a region's default content is pieces[index + 1 : end]
+
+
+class Recorder:
+    """Kept in the context of a shared render: the regions, in the order they rendered, and
+    the leaves' values. `regions=False` (anonymous readers, who all see the same) records
+    leaves alone."""
+
+    def __init__(self, *, regions: bool) -> None:
+        self.regions = regions
+        self.captured: list[tuple[str, Any]] = []
+        # Plain text, which escaping leaves as it is (no character of it is one it changes).
+        self.leaves = {kind: f"{OPEN}{kind}{CLOSE}" for kind in LEAVES}
+
+    def record(self, kind: str, context: Context, body: str) -> str:
+        index = len(self.captured)
+        self.captured.append((kind, REGIONS[kind].capture(context)))
+        return f"{OPEN}<{index}{CLOSE}{body}{OPEN}>{index}{CLOSE}"
+
+
+def context_processor(request: HttpRequest) -> dict:
+    """During a shared render, the leaves' marks stand for the CSRF token and the nonce (this
+    runs after Django's own processors, so its values win) and the recorder is at hand."""
+    recorder = getattr(request, "slot_recorder", None)
+    if recorder is None:
+        return {}
+    return {
+        RECORDER: recorder,
+        "csrf_token": recorder.leaves["csrf"],
+        "csp_nonce": recorder.leaves["nonce"],
+    }
+
+
+class Unrecordable(Exception):
+    """The output's marks do not match what was recorded: the page is not cached."""
+
+
+@dataclass
+class Pieces:
+    """A shared page: text pieces and slots, in order."""
+
+    parts: list[str | Slot] = field(default_factory=list)
+
+    @classmethod
+    def cut(cls, html: str, recorder: Recorder) -> Pieces:
+        """The rendered shared page in pieces at the recorder's marks. Every region's two marks
+        must be found once, nested, in the order recorded; otherwise Unrecordable."""
+        parts: list[str | Slot] = []
+        open_regions: list[tuple[int, Slot]] = []
+        seen = 0
+        for position, piece in enumerate(_MARK.split(html)):
+            if position % 2 == 0:
+                if OPEN in piece or CLOSE in piece:
+                    raise Unrecordable("a mark that the recorder did not write")
+                if piece:
+                    parts.append(piece)
+            elif piece in LEAVES:
+                parts.append(Slot(piece))
+            else:
+                index = int(piece[1:])
+                if piece[0] == "<":
+                    if index != seen:
+                        raise Unrecordable("regions out of order")
+                    kind, data = recorder.captured[index]
+                    slot = Slot(kind, data)
+                    open_regions.append((index, slot))
+                    parts.append(slot)
+                    seen += 1
+                else:
+                    if not open_regions or open_regions[-1][0] != index:
+                        raise Unrecordable("regions not nested")
+                    open_regions.pop()[1].end = len(parts)
+        if open_regions or seen != len(recorder.captured):
+            raise Unrecordable("a region's mark is missing")
+        return cls(parts)
+
+    def regions(self, kind: str) -> list[Any]:
+        return [p.data for p in self.parts if isinstance(p, Slot) and p.kind == kind]
+
+    def join(self, leaves: dict[str, str], render_region: Callable[[Slot], str | None]) -> str:
+        """The page for one reader: each leaf their value, each region theirs where
+        `render_region` gives one, the shared copy's otherwise."""
+        out: list[str] = []
+        parts, index, count = self.parts, 0, len(self.parts)
+        while index < count:
+            part = parts[index]
+            index += 1
+            if type(part) is str:
+                out.append(part)
+            elif part.kind in leaves:
+                out.append(leaves[part.kind])
+            elif (theirs := render_region(part)) is not None:
+                out.append(theirs)
+                index = part.end
+        return "".join(out)
+
+    @property
+    def has_csrf(self) -> bool:
+        return any(isinstance(p, Slot) and p.kind == "csrf" for p in self.parts)
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts if type(p) is str)
+
+
+# The template tag ---------------------------------------------------------------------------
+
+register = template.Library()
+_NODES: dict[str, PersonalNode] = {}
+
+
+class PersonalNode(Node):
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, kind: str, nodelist: NodeList, origin_name: str) -> None:
+        self.kind = kind
+        self.nodelist = nodelist
+        self.origin_name = origin_name
+
+    def render(self, context: Context) -> str:
+        body = self.nodelist.render(context)
+        recorder = context.get(RECORDER)
+        if recorder is None or not recorder.regions:
+            return body
+        return recorder.record(self.kind, context, body)
+
+
+@register.tag("personal")
+def do_personal(parser: template.base.Parser, token: template.base.Token) -> PersonalNode:
+    """{% personal "kind" %}…{% endpersonal %}: a part of the page that is the reader's own."""
+    bits = token.split_contents()
+    if len(bits) != 2 or bits[1][0] not in "\"'" or bits[1][0] != bits[1][-1]:
+        raise template.TemplateSyntaxError('Use {% personal "kind" %}…{% endpersonal %}.')
+    kind = bits[1][1:-1]
+    nodelist = parser.parse(("endpersonal",))
+    parser.delete_first_token()
+    node = PersonalNode(kind, nodelist, parser.origin.template_name)
+    _NODES[kind] = node
+    return node
+
+
+def render_region(kind: str, context: dict) -> str:
+    """A region's content rendered alone, with `context` (the reader's and `render_for`'s)."""
+    compiled = get_template(REGIONS[kind].template).template  # parses it, once per process
+    node = _NODES[kind]
+    bound = Context(context)
+    with bound.render_context.push_state(compiled), bound.bind_template(compiled):
+        return node.nodelist.render(bound)
