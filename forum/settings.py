@@ -161,9 +161,13 @@ if REDIS_URL:
             "BACKEND": "forum.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lessonforum"),
+            # Redis answers in well under a millisecond: one that takes longer than this is down,
+            # and the cache answers as an empty one (forum/cache.py). redis-py waits 5 s.
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.5},
         }
     }
-    # Sessions are read from Redis and written through to the database, which stays their record.
+    # Sessions are read from Redis and written through to the database, which stays their record
+    # (and is read when Redis does not answer).
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
