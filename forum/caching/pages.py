@@ -1,7 +1,7 @@
 """Shared copies of a page: the decorator that owns every caching decision of a view.
 
 The one contract: the bytes a reader gets equal the bytes the plain view renders for that
-reader (the CSRF token's and the CSP nonce's values aside). The view knows nothing of caching.
+reader (the CSRF token's value aside). The view knows nothing of caching.
 `shared_copies` decides who shares a copy — readers who are not signed in ("anonymous"), and
 plain members ("member": not staff, not suspended, no role to feature or pin, no comment of
 theirs awaiting review on the lesson) — renders the shared copy through the plain view for a
@@ -33,7 +33,6 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.template.response import SimpleTemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -210,16 +209,17 @@ def _plain(state: ViewerState) -> bool:
 def _answer(
     view, request, args, kwargs, kind: str, page: Page, state: ViewerState | None = None
 ) -> HttpResponse:
-    leaves = {"nonce": str(get_nonce(request))}
     if kind == "anonymous":
         etag = _etag(request, page)
         response = get_conditional_response(request, etag=etag, last_modified=page.rendered_at)
         if response is None:
-            if page.pieces.has_csrf:  # not on pages of today: readers who are not signed in
-                leaves["csrf"] = get_token(request)  # get no form
+            leaves = {"csrf": get_token(request)} if page.pieces.has_csrf else {}
             response = HttpResponse(page.pieces.join(leaves, _shared))
         response.headers["ETag"] = etag
         response.headers["Last-Modified"] = http_date(page.rendered_at)
+        # The same bytes for every reader it is shared with: a shared cache in front may keep
+        # it, but must ask again each time (a 304 where the copy is still current).
+        patch_cache_control(response, public=True, no_cache=True)
     else:
         state = state or _state(request, page.lesson_id)
         if not _plain(state):
@@ -228,7 +228,7 @@ def _answer(
         shown = [controls.pk for controls in page.pieces.regions("comment-like")]
         liked = frozenset(likes.liked_comment_ids(member, shown))
         reader = personal.Reader(request.user, member, liked, state.lesson_liked)
-        leaves["csrf"] = token = get_token(request)
+        token = get_token(request)
         base = {
             "viewer": reader.member,
             "user": reader.user,
@@ -236,8 +236,9 @@ def _answer(
             "can_curate": False,
             "request": request,
         }
-        response = HttpResponse(page.pieces.join(leaves, partial(_theirs, reader, base)))
-    patch_cache_control(response, private=True, no_cache=True)
+        html = page.pieces.join({"csrf": token}, partial(_theirs, reader, base))
+        response = HttpResponse(html)
+        patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie", "Accept-Language", "HX-Request"])
     return response
 

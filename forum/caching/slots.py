@@ -47,7 +47,7 @@ class Region:
 
 
 REGIONS: dict[str, Region] = {}
-LEAVES = ("csrf", "nonce")  # values given per response: the CSRF token, the CSP nonce
+LEAVES = ("csrf",)  # values given per response: the CSRF token
 
 
 def region(name: str, *, template: str, render_for: Callable) -> Callable:
@@ -93,7 +93,6 @@ def context_processor(request: HttpRequest) -> dict:
     return {
         RECORDER: recorder,
         "csrf_token": recorder.leaves["csrf"],
-        "csp_nonce": recorder.leaves["nonce"],
     }
 
 

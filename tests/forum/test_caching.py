@@ -51,14 +51,14 @@ def test_second_anonymous_view_is_served_from_the_cache_with_one_query(
         client.get(lesson.get_absolute_url())
 
 
-def test_a_cached_page_gets_a_fresh_nonce_and_no_csrf_token(thread):
+def test_readers_not_signed_in_get_the_same_bytes_and_no_csrf_token(thread):
     lesson, _ = thread
     first, second = Client(), Client()
-    first.get(lesson.get_absolute_url())
+    rendered = first.get(lesson.get_absolute_url())
     response = second.get(lesson.get_absolute_url())
+    assert response.content == rendered.content
+    assert response["Cache-Control"] == "public, no-cache"
     html = response.content.decode()
-    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1]
-    assert f'nonce="{nonce}"' in html
     assert OPEN not in html and CLOSE not in html
     assert "csrfmiddlewaretoken" not in html and "X-CSRFToken" not in html
     assert "csrftoken" not in second.cookies
@@ -191,7 +191,7 @@ def test_language_has_its_own_cached_threads(client, thread):
     assert "Log in to reply" in page(client, lesson)[1]
 
 
-TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": |nonce=)"[^"]*"')
+TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]*"')
 # Test code may search a page: it checks what the site made, and places nothing in it.
 
 
@@ -332,9 +332,7 @@ def test_junk_query_parameters_add_no_cached_page(client, thread, settings):
         junk = f"?z={index}&sort=nonsense-{index}&utm_source={index}"
         response = client.get(url + junk, HTTP_HX_TARGET=f"target-{index}")
         assert response.status_code == 200
-        assert re.sub(rb'nonce="[^"]*"', b"", response.content) == re.sub(
-            rb'nonce="[^"]*"', b"", canonical
-        )
+        assert response.content == canonical
     assert (len(pages.local_pages), len(cache._cache)) == (kept, shared)
 
 
