@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, QuerySet
 
 from forum.models import Comment, CommentQuerySet, LessonLike, Member
 from forum.models.discussion import FEATURED_ORDER
+from forum.prepared import prepared
 from lessons.models import Lesson
 
 SORTS = {
@@ -132,23 +133,23 @@ class ViewerState:
 CURATING_PERMISSIONS = ("moderate_comment", "curate_own_lessons")
 
 
-def viewer_state(user: AbstractBaseUser, member: Member, lesson_id: int) -> ViewerState:
-    """One query: EXISTS subqueries on the lesson's row."""
+@prepared
+def _standing(*, user_id: int, member_id: int, lesson_id: int) -> QuerySet:
     roles = Permission.objects.filter(
         content_type__app_label="forum", codename__in=CURATING_PERMISSIONS
-    ).filter(Q(user=user.pk) | Q(group__user=user.pk))
-    found = (
-        Lesson.objects.filter(pk=lesson_id)
-        .values_list(
-            Exists(LessonLike.objects.filter(member=member.pk, lesson=lesson_id)),
-            Exists(
-                Comment.objects.filter(
-                    member=member.pk, lesson=lesson_id, status=Comment.Status.PENDING
-                )
-            ),
-            Exists(roles),
-        )
-        .first()
+    ).filter(Q(user=user_id) | Q(group__user=user_id))
+    pending = Comment.objects.filter(
+        member=member_id, lesson=lesson_id, status=Comment.Status.PENDING
     )
-    lesson_liked, has_pending, has_role = found or (False, False, False)
+    return Lesson.objects.filter(pk=lesson_id).values_list(
+        Exists(LessonLike.objects.filter(member=member_id, lesson=lesson_id)),
+        Exists(pending),
+        Exists(roles),
+    )
+
+
+def viewer_state(user: AbstractBaseUser, member: Member, lesson_id: int) -> ViewerState:
+    """One query of three EXISTS (forum.prepared: it runs on every page a member opens)."""
+    found = _standing(user_id=user.pk, member_id=member.pk, lesson_id=lesson_id)
+    lesson_liked, has_pending, has_role = map(bool, found or (False, False, False))
     return ViewerState(lesson_liked, has_pending, has_role)

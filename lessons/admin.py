@@ -11,6 +11,7 @@ from django.contrib.admin import ActionLocation
 from django.db.models import Count, Model, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +97,12 @@ class LessonAdmin(admin.ModelAdmin):
     @admin.display(description=_("page"))
     def page(self, lesson: Lesson) -> SafeString:
         return page_link(lesson)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """As Lesson.delete does, one by one: their courses' other lessons show them."""
+        courses = list(queryset.values_list("course", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        Course.objects.filter(pk__in=courses).update(updated_at=timezone.now())
 
     @admin.action(
         description=_("Re-render the body from Markdown"),

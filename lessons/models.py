@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +66,8 @@ class Lesson(models.Model):
         help_text=_("Moves with every change below the lesson: it keys the page's caching."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Saving or deleting a lesson moves its course's `updated_at` too: a lesson's title and place
+    # show on the course's other lessons' pages (their navigation).
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = LessonQuerySet.as_manager()
@@ -85,9 +88,15 @@ class Lesson(models.Model):
         if not self.slug:
             self.slug = unicode_slug(self.title, fallback=f"lesson-{self.number or 0}")
         super().save(*args, **kwargs)
+        Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())
 
     def get_absolute_url(self) -> str:
         return reverse(
             "forum:lesson",
             kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
         )
+
+    def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())
+        return deleted

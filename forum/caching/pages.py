@@ -31,7 +31,6 @@ from cachetools import LRUCache
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.response import SimpleTemplateResponse
@@ -44,7 +43,6 @@ from forum.caching import personal, release
 from forum.caching.slots import REGIONS, Pieces, Recorder, Slot, Unrecordable, render_region
 from forum.caching.stamps import Stamp, stamp_of
 from forum.selectors import ViewerState, viewer_state
-from lessons.models import Lesson
 
 logger = logging.getLogger(__name__)
 TIMEOUT = 24 * 3600  # in the shared cache; a copy whose stamp moved is never served anyway
@@ -111,7 +109,7 @@ def _store(key: str, page: Page) -> None:
 
 def audience(request: HttpRequest) -> str | None:
     """Who shares copies with this reader: "anonymous", "member" (what only the lesson tells,
-    `_plain_member` checks), or None: a page of their own."""
+    `_plain` checks), or None: a page of their own."""
     if list(messages.get_messages(request)):  # shown once, to them
         return None
     user = request.user
@@ -128,12 +126,12 @@ def _key(request: HttpRequest, audience: str, params: tuple) -> str:
 
 
 def shared_copies(
-    *, params: Callable[[HttpRequest], tuple], lesson: Callable[..., QuerySet[Lesson]]
+    *, params: Callable[[HttpRequest], tuple], lesson: Callable[..., int | None]
 ) -> Callable:
     """Serve the decorated view's pages from shared copies (see the module's docstring).
     `params(request)` gives the parameters the page depends on, validated (Http404 if invalid:
-    the view answers), `lesson(*view_args, **view_kwargs)` selects the lesson the page shows
-    (where there is none, the view answers)."""
+    the view answers), `lesson(*view_args, **view_kwargs)` the id of the lesson the page shows
+    (None where there is none: the view answers)."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -146,14 +144,14 @@ def shared_copies(
             if key is None:
                 return view(request, *args, **kwargs)
             page = _stored(key)
-            if page is not None and _current(page):
+            if page is not None and stamp_of(page.lesson_id) == page.stamp:
                 return _answer(view, request, args, kwargs, kind, page)
+            lesson_id = lesson(*args, **kwargs)
             # Read before the view reads anything: a write that commits while it renders has
             # moved the stamp on, so the copy stored under this one is never served.
-            found = stamp_of(lesson(*args, **kwargs))
-            if found is None:
+            stamp = stamp_of(lesson_id) if lesson_id is not None else None
+            if stamp is None:
                 return view(request, *args, **kwargs)
-            lesson_id, stamp = found
             state = _state(request, lesson_id) if kind == "member" else None
             if state is not None and not _plain(state):
                 return view(request, *args, **kwargs)
@@ -166,10 +164,6 @@ def shared_copies(
         return wrapper
 
     return decorate
-
-
-def _current(page: Page) -> bool:
-    return stamp_of(Lesson.objects.filter(pk=page.lesson_id)) == (page.lesson_id, page.stamp)
 
 
 def _render(view, request, args, kwargs, kind, key, lesson, stamp) -> Page | None:

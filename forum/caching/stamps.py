@@ -1,8 +1,9 @@
 """Invalidation: what keeps a cached page from ever being served once it is stale.
 
 A lesson's pages show its discussion (forum's rows, whose writes move the lesson's
-`LessonStamp` in the writing transaction) and its course's content (the course and its lessons,
-whose `updated_at` moves with every save in `lessons`). `stamp_of` reads all of it in one query;
+`LessonStamp` in the writing transaction) and its course's content (the course and its lessons:
+the course's `updated_at` moves with every save of either, in `lessons`). `stamp_of` reads both
+in one query;
 a page is cached with the stamp read before its rows, and served only while the stamp is still
 the same. Stamps live in the database, so every process and app server sees a write on its next
 request, with or without Redis, and a stamp moves exactly when its write commits.
@@ -24,13 +25,14 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from forum.models import Comment, LessonStamp
+from forum.prepared import prepared
 from lessons.models import Lesson
 
-Stamp = tuple
+Stamp = tuple  # (the discussion's value, the course's updated_at), as the database gives them
 
 
 @contextmanager
@@ -66,20 +68,15 @@ def _move(lesson_ids: list[int]) -> None:
     )
 
 
-def stamp_of(lessons: QuerySet[Lesson]) -> tuple[int, Stamp] | None:
-    """The lesson's id and its stamp now (`lessons` selects one), or None if there is no such
-    lesson: one query."""
-    siblings = (
-        Lesson.objects.filter(course=OuterRef("course"))
-        .order_by()
-        .values("course")
-        .annotate(latest=Max("updated_at"), count=Count("pk"))
+@prepared
+def _stamp(*, lesson_id: int) -> QuerySet:
+    return Lesson.objects.filter(pk=lesson_id).values_list(
+        "page_stamp__value", "course__updated_at"
     )
-    found = lessons.values_list(
-        "pk",
-        "page_stamp__value",
-        "course__updated_at",
-        Subquery(siblings.values("latest")),
-        Subquery(siblings.values("count")),
-    ).first()
-    return None if found is None else (found[0], found[1:])
+
+
+def stamp_of(lesson_id: int) -> Stamp | None:
+    """The lesson's stamp now — its discussion's, and its course's `updated_at`, which moves with
+    every change to the course or any of its lessons — or None if there is no such lesson: one
+    query (forum.prepared)."""
+    return _stamp(lesson_id=lesson_id)

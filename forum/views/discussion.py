@@ -52,17 +52,21 @@ def discussion_params(request: HttpRequest) -> tuple[str, int, str]:
     )
 
 
-def _lesson(course_slug: str, lesson_slug: str) -> QuerySet[Lesson]:
+def _lessons(course_slug: str, lesson_slug: str) -> QuerySet[Lesson]:
     return Lesson.objects.filter(course__slug=course_slug, slug=lesson_slug)
 
 
+def _lesson_id(course_slug: str, lesson_slug: str) -> int | None:
+    return _lessons(course_slug, lesson_slug).values_list("pk", flat=True).first()
+
+
 @require_safe
-@shared_copies(params=discussion_params, lesson=_lesson)
+@shared_copies(params=discussion_params, lesson=_lesson_id)
 def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     """The lesson and a page of its threads (or the fragment an htmx request asks for)."""
     sort, page, target = discussion_params(request)
     viewer = viewer_member(request)
-    lessons = _lesson(course_slug, lesson_slug).select_related("course")
+    lessons = _lessons(course_slug, lesson_slug).select_related("course")
     if viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))

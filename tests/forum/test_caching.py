@@ -81,7 +81,7 @@ def test_a_page_cached_by_another_release_is_not_served(
     lesson, _ = thread
     client.get(lesson.get_absolute_url())
     monkeypatch.setattr(release, "RELEASE", "another")
-    with django_assert_num_queries(6):  # rendered again
+    with django_assert_num_queries(7):  # rendered again
         client.get(lesson.get_absolute_url())
 
 
@@ -151,7 +151,7 @@ def test_a_page_the_caches_lost_is_rendered_again(client, thread, django_assert_
     client.get(lesson.get_absolute_url())
     cache.clear()
     pages.local_pages.clear()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(lesson.get_absolute_url())
     with django_assert_num_queries(1):
         client.get(lesson.get_absolute_url())
@@ -342,3 +342,14 @@ def test_a_page_that_does_not_exist_is_a_404_and_is_not_cached(client, thread, q
     kept = len(pages.local_pages)
     assert client.get(lesson.get_absolute_url() + query).status_code == 404
     assert len(pages.local_pages) == kept
+
+
+def test_a_neighbouring_lessons_new_title_and_its_deletion_show_on_the_next_request(client):
+    lesson = LessonFactory(number=1)
+    following = LessonFactory(course=lesson.course, number=2, title="第二讲")
+    assert "第二讲" in page(client, lesson)[1]
+    following.title = "第二讲（修订）"
+    following.save()
+    assert "第二讲（修订）" in page(client, lesson)[1]
+    following.delete()
+    assert 'rel="next"' not in page(client, lesson)[1]
