@@ -209,7 +209,10 @@ def report_create(*, reporter: Member, comment: Comment, reason: str, text: str 
         try:
             with transaction.atomic():
                 report = Report.objects.create(
-                    comment=comment, reporter=reporter, reason=reason, text=text.strip()[:1000]
+                    comment=comment,
+                    reporter=reporter,
+                    reason=reason,
+                    text=text.replace("\x00", "").strip()[:1000],  # as a comment's body is kept
                 )
         except IntegrityError:
             raise ValidationError(

@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NUL and bytes that are not UTF-8 stop here (forum/input_guard.py).
+    "forum.input_guard.InputGuardMiddleware",
     "forum.middleware.HtmxPermissionDeniedMiddleware",
     "forum.middleware.DatabaseUnavailableMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lessons.models import Course, Lesson
@@ -57,7 +58,7 @@ class Member(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.display_name or _("(no name)")
+        return self.display_name or gettext("(no name)")  # str() refuses a lazy string
 
     @property
     def is_suspended(self) -> bool:

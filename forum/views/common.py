@@ -44,7 +44,9 @@ def member_required(view: Callable) -> Callable:
     return wrapper
 
 
-# More pages than any lesson has: a larger number is not one (and its offset would overflow).
+# No lesson has a million pages of threads. Far past it, a page's offset (page × page size)
+# overflows the databases' 64-bit integers: "bigint out of range" on PostgreSQL, "datatype
+# mismatch" on SQLite.
 MAX_PAGE = 1_000_000
 
 
@@ -117,8 +119,10 @@ def _own_pending(request: HttpRequest, comment: Comment) -> bool:
 
 
 def page_on_this_site(request: HttpRequest, url: str) -> str:
-    """`url` without its anchor if it is a page of this site, else ""."""
-    safe = url and url_has_allowed_host_and_scheme(
+    """`url` without its anchor if it is a page of this site, else "". A path without its
+    leading "/" is relative to nothing we know, and redirect() would take it for a view's name."""
+    safe = url.startswith("/") or url.lower().startswith(("http://", "https://"))
+    safe = safe and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return url.split("#", 1)[0] if safe else ""

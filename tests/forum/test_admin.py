@@ -691,6 +691,15 @@ def test_editing_a_members_avatar_records_the_urls_cut_short(mod_client):
     assert log.status_after == f"avatar_url={new[:39]}…"
 
 
+def test_a_member_form_with_an_error_and_no_name_is_shown_again(mod_client):
+    """The page's title names the member as the form left it: "(no name)"."""
+    member = MemberFactory(display_name="老名字")
+    url = admin_url("member", "change", member.pk)
+    response = mod_client.post(url, member_form(member, display_name="", avatar_url="not-a-url"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+
+
 def test_saving_a_member_unchanged_records_nothing(mod_client):
     member = MemberFactory(display_name="老名字")
     member.courses_taught.add(CourseFactory())

@@ -62,6 +62,15 @@ def test_one_open_report_per_member_and_comment():
     assert Report.objects.count() == 1
 
 
+def test_a_reports_text_is_kept_without_nul():
+    """PostgreSQL cannot store NUL in text; a comment's body is kept without it too."""
+    found = moderation.report_create(
+        reporter=MemberFactory(), comment=posted(), reason="other", text="广\x00告"
+    )
+    found.refresh_from_db()
+    assert found.text == "广告"
+
+
 def test_you_cannot_report_your_own_comment():
     comment = posted()
     with pytest.raises(ValidationError):
