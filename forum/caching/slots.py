@@ -1,15 +1,14 @@
 """Personal parts of a shared page, declared in the templates.
 
 `{% personal "kind" %}…{% endpersonal %}` marks a part of a page that differs between readers
-of one audience (a member's like button, their name in the header); the CSRF token and the CSP
-nonce are slots too, given to the template as values. When a shared copy of a page is rendered
-(`recording`), the template engine records each slot as it renders it, and cuts the output there
-with a mark no text can hold: a lone surrogate code point, which no text decoded from bytes —
-a comment, a name, a lesson, a request — can contain (UTF-8 cannot encode one), and which the
-recorder alone writes. `Pieces.cut` turns that output into text pieces and the recorded slots,
-checking that every mark is one the recorder made, in order; a reader's copy is then a join of
-the pieces with that reader's slot contents (`Pieces.join`). Nothing is ever searched for in
-what was rendered.
+of one audience (a member's like button, their name in the header); the CSRF token is a slot
+too, given to the template as a value. While a shared copy of a page renders, the template
+engine records each slot as it renders it (`Recorder`), and writes around it a mark no text can
+hold: lone surrogate code points, which no text decoded from bytes — a comment, a name, a lesson,
+a request — can contain (UTF-8 cannot encode one). `Pieces.cut` cuts the output at those marks
+alone, checking that each is one the recorder wrote, in the order it wrote them; a reader's copy
+is then a join of the pieces with that reader's slot contents (`Pieces.join`). No reader's data
+is ever placed by looking for anything in a rendered page.
 
 Each kind of region is a `Region` in forum.caching.personal: what it records of its context,
 and for which reader it must be rendered again, with what.
@@ -78,15 +77,17 @@ class Recorder:
         # Plain text, which escaping leaves as it is (no character of it is one it changes).
         self.leaves = {kind: f"{OPEN}{kind}{CLOSE}" for kind in LEAVES}
 
-    def record(self, kind: str, context: Context, body: str) -> str:
+    def record(self, kind: str, context: Context, render_body: Callable[[], str]) -> str:
+        """The region's body between its two marks; its number is taken before the body
+        renders, so that regions inside it come after it, in the order of the page."""
         index = len(self.captured)
         self.captured.append((kind, REGIONS[kind].capture(context)))
-        return f"{OPEN}<{index}{CLOSE}{body}{OPEN}>{index}{CLOSE}"
+        return f"{OPEN}<{index}{CLOSE}{render_body()}{OPEN}>{index}{CLOSE}"
 
 
 def context_processor(request: HttpRequest) -> dict:
-    """During a shared render, the leaves' marks stand for the CSRF token and the nonce (this
-    runs after Django's own processors, so its values win) and the recorder is at hand."""
+    """During a shared render, the leaf's mark stands for the CSRF token (this runs after
+    Django's own processors, so its value wins) and the recorder is at hand."""
     recorder = getattr(request, "slot_recorder", None)
     if recorder is None:
         return {}
@@ -124,8 +125,8 @@ class Pieces:
             else:
                 index = int(piece[1:])
                 if piece[0] == "<":
-                    if index != seen:
-                        raise Unrecordable("regions out of order")
+                    if index != seen or index >= len(recorder.captured):
+                        raise Unrecordable("a region that was not recorded there")
                     kind, data = recorder.captured[index]
                     slot = Slot(kind, data)
                     open_regions.append((index, slot))
@@ -177,17 +178,15 @@ _NODES: dict[str, PersonalNode] = {}
 class PersonalNode(Node):
     child_nodelists = ("nodelist",)
 
-    def __init__(self, kind: str, nodelist: NodeList, origin_name: str) -> None:
+    def __init__(self, kind: str, nodelist: NodeList) -> None:
         self.kind = kind
         self.nodelist = nodelist
-        self.origin_name = origin_name
 
     def render(self, context: Context) -> str:
-        body = self.nodelist.render(context)
         recorder = context.get(RECORDER)
         if recorder is None or not recorder.regions:
-            return body
-        return recorder.record(self.kind, context, body)
+            return self.nodelist.render(context)
+        return recorder.record(self.kind, context, lambda: self.nodelist.render(context))
 
 
 @register.tag("personal")
@@ -199,7 +198,7 @@ def do_personal(parser: template.base.Parser, token: template.base.Token) -> Per
     kind = bits[1][1:-1]
     nodelist = parser.parse(("endpersonal",))
     parser.delete_first_token()
-    node = PersonalNode(kind, nodelist, parser.origin.template_name)
+    node = PersonalNode(kind, nodelist)
     _NODES[kind] = node
     return node
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from forum import likes, moderation, services
 from forum.caching import pages, release
-from forum.caching.slots import CLOSE, OPEN, Pieces
+from forum.caching.slots import CLOSE, OPEN, Pieces, Recorder, Unrecordable
 from forum.models import Comment
 from tests.factories import LessonFactory, MemberFactory, UserFactory, moderator, teacher_of
 
@@ -353,3 +353,16 @@ def test_a_neighbouring_lessons_new_title_and_its_deletion_show_on_the_next_requ
     assert "第二讲（修订）" in page(client, lesson)[1]
     following.delete()
     assert 'rel="next"' not in page(client, lesson)[1]
+
+
+def test_text_holding_the_recorders_marks_cannot_be_stored():
+    """What makes a mark unforgeable: no text the site keeps can hold a lone surrogate."""
+    with pytest.raises(UnicodeEncodeError):
+        f"评论{OPEN}<0{CLOSE}".encode()
+
+
+def test_a_page_whose_marks_do_not_match_what_was_recorded_is_not_cut():
+    recorder = Recorder(regions=True)
+    for html in (f"a{OPEN}<0{CLOSE}b", f"a{OPEN}csrf", f"{OPEN}>0{CLOSE}", f"x{CLOSE}"):
+        with pytest.raises(Unrecordable):
+            Pieces.cut(html, recorder)
