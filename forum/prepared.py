@@ -19,7 +19,15 @@ from django.db.models import QuerySet
 def prepared(build: Callable[..., QuerySet]) -> Callable[..., tuple | None]:
     """`build(**arguments)` → a values_list QuerySet of at most one row; the result, called with
     the same keyword arguments (ints), gives that row, or None."""
+    return _prepare(build, lambda cursor: cursor.fetchone())
 
+
+def prepared_rows(build: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
+    """As `prepared`, for a query of any number of rows: the result gives them all."""
+    return _prepare(build, lambda cursor: cursor.fetchall())
+
+
+def _prepare(build: Callable[..., QuerySet], fetch: Callable) -> Callable:
     @functools.cache
     def compiled() -> tuple[str, list]:
         names = build.__code__.co_varnames[: build.__code__.co_kwonlyargcount]
@@ -29,11 +37,11 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., tuple | None]:
         return sql, [(by_value.get(p) if type(p) is int else None, p) for p in params]
 
     @functools.wraps(build)
-    def run(**arguments: int) -> tuple | None:
+    def run(**arguments: int):
         sql, params = compiled()
         values = [arguments[name] if name else value for name, value in params]
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
-            return cursor.fetchone()
+            return fetch(cursor)
 
     return run

@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Permission
-from django.db.models import Exists, Q, QuerySet
 
-from forum.models import Comment, CommentQuerySet, LessonLike, Member
+from forum.models import Comment, CommentQuerySet, Member
 from forum.models.discussion import FEATURED_ORDER
-from forum.prepared import prepared
 from lessons.models import Lesson
 
 SORTS = {
@@ -119,37 +115,3 @@ def thread_of(comment: Comment, viewer: Member | None = None) -> tuple[Comment, 
     the thread's comments flat."""
     root = Comment.objects.select_related("member").get(pk=comment.root_id or comment.pk)
     return root, [root, *attach_replies([root], viewer)]
-
-
-@dataclass(frozen=True)
-class ViewerState:
-    """What of a lesson page is a member's own, but for their likes of its comments."""
-
-    lesson_liked: bool
-    has_pending: bool  # a comment of theirs on the lesson awaits review: only they see it
-    has_curating_role: bool  # they may feature and pin somewhere (moderator or teacher)
-
-
-CURATING_PERMISSIONS = ("moderate_comment", "curate_own_lessons")
-
-
-@prepared
-def _standing(*, user_id: int, member_id: int, lesson_id: int) -> QuerySet:
-    roles = Permission.objects.filter(
-        content_type__app_label="forum", codename__in=CURATING_PERMISSIONS
-    ).filter(Q(user=user_id) | Q(group__user=user_id))
-    pending = Comment.objects.filter(
-        member=member_id, lesson=lesson_id, status=Comment.Status.PENDING
-    )
-    return Lesson.objects.filter(pk=lesson_id).values_list(
-        Exists(LessonLike.objects.filter(member=member_id, lesson=lesson_id)),
-        Exists(pending),
-        Exists(roles),
-    )
-
-
-def viewer_state(user: AbstractBaseUser, member: Member, lesson_id: int) -> ViewerState:
-    """One query of three EXISTS (forum.prepared: it runs on every page a member opens)."""
-    found = _standing(user_id=user.pk, member_id=member.pk, lesson_id=lesson_id)
-    lesson_liked, has_pending, has_role = map(bool, found or (False, False, False))
-    return ViewerState(lesson_liked, has_pending, has_role)

@@ -38,11 +38,10 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date
 from django.utils.translation import get_language
 
-from forum import likes, services
+from forum import services
 from forum.caching import personal, release
 from forum.caching.slots import REGIONS, Pieces, Recorder, Slot, Unrecordable, render_region
 from forum.caching.stamps import Stamp, stamp_of
-from forum.selectors import ViewerState, viewer_state
 
 logger = logging.getLogger(__name__)
 TIMEOUT = 24 * 3600  # in the shared cache; a copy whose stamp moved is never served anyway
@@ -109,7 +108,7 @@ def _store(key: str, page: Page) -> None:
 
 def audience(request: HttpRequest) -> str | None:
     """Who shares copies with this reader: "anonymous", "member" (what only the lesson tells,
-    `_plain` checks), or None: a page of their own."""
+    `personal.standing` tells), or None: a page of their own."""
     if list(messages.get_messages(request)):  # shown once, to them
         return None
     user = request.user
@@ -143,30 +142,38 @@ def shared_copies(
                 key = None
             if key is None:
                 return view(request, *args, **kwargs)
+            plain = partial(view, request, *args, **kwargs)
             page = _stored(key)
-            if page is not None and stamp_of(page.lesson_id) == page.stamp:
-                return _answer(view, request, args, kwargs, kind, page)
+            if page is not None:
+                now = _now(request, kind, page.lesson_id)
+                if now is not None and now.stamp == page.stamp:
+                    return _answer(request, page, now, plain)
             lesson_id = lesson(*args, **kwargs)
             # Read before the view reads anything: a write that commits while it renders has
             # moved the stamp on, so the copy stored under this one is never served.
-            stamp = stamp_of(lesson_id) if lesson_id is not None else None
-            if stamp is None:
-                return view(request, *args, **kwargs)
-            state = _state(request, lesson_id) if kind == "member" else None
-            if state is not None and not _plain(state):
-                return view(request, *args, **kwargs)
-            page = _render(view, request, args, kwargs, kind, key, lesson_id, stamp)
+            now = _now(request, kind, lesson_id) if lesson_id is not None else None
+            if now is None or not now.shares_copies:
+                return plain()
+            page = _render(plain, request, kind, key, lesson_id, now.stamp)
             if page is None:
-                return view(request, *args, **kwargs)
+                return plain()
             _store(key, page)
-            return _answer(view, request, args, kwargs, kind, page, state)
+            return _answer(request, page, now, plain)
 
         return wrapper
 
     return decorate
 
 
-def _render(view, request, args, kwargs, kind, key, lesson, stamp) -> Page | None:
+def _now(request: HttpRequest, kind: str, lesson_id: int) -> personal.Standing | None:
+    """The lesson's stamp now, and for a member their standing on it (None: no such lesson)."""
+    if kind == "member":
+        return personal.standing(request.user, services.member_for(request.user), lesson_id)
+    stamp = stamp_of(lesson_id)
+    return None if stamp is None else personal.Standing(stamp, False, True)
+
+
+def _render(plain, request, kind, key, lesson_id, stamp) -> Page | None:
     """The shared copy: the plain view rendered for the audience's representative reader,
     while its slots are recorded. None if it is not a page that can be shared."""
     recorder = Recorder(regions=kind == "member")
@@ -175,7 +182,7 @@ def _render(view, request, args, kwargs, kind, key, lesson, stamp) -> Page | Non
     if kind == "member":
         request.user = personal.stand_in()
     try:
-        response = view(request, *args, **kwargs)
+        response = plain()
         if not isinstance(response, SimpleTemplateResponse) or response.status_code != 200:
             return None
         html = response.rendered_content
@@ -187,23 +194,11 @@ def _render(view, request, args, kwargs, kind, key, lesson, stamp) -> Page | Non
     except Unrecordable as error:
         logger.warning("page %s not cached: %s", request.path, error)
         return None
-    return Page(key, lesson, stamp, pieces, int(time.time()))
+    return Page(key, lesson_id, stamp, pieces, int(time.time()))
 
 
-def _state(request: HttpRequest, lesson_id: int) -> ViewerState:
-    return viewer_state(request.user, services.member_for(request.user), lesson_id)
-
-
-def _plain(state: ViewerState) -> bool:
-    """Whether a member shares the members' copy of the lesson: not if they see a page of
-    their own there (a role to feature and pin, or a comment awaiting review)."""
-    return not state.has_curating_role and not state.has_pending
-
-
-def _answer(
-    view, request, args, kwargs, kind: str, page: Page, state: ViewerState | None = None
-) -> HttpResponse:
-    if kind == "anonymous":
+def _answer(request: HttpRequest, page: Page, now: personal.Standing, plain) -> HttpResponse:
+    if not request.user.is_authenticated:
         etag = _etag(request, page)
         response = get_conditional_response(request, etag=etag, last_modified=page.rendered_at)
         if response is None:
@@ -214,18 +209,16 @@ def _answer(
         # The same bytes for every reader it is shared with: a shared cache in front may keep
         # it, but must ask again each time (a 304 where the copy is still current).
         patch_cache_control(response, public=True, no_cache=True)
+    elif not now.shares_copies:
+        return plain()
     else:
-        state = state or _state(request, page.lesson_id)
-        if not _plain(state):
-            return view(request, *args, **kwargs)
         member = services.member_for(request.user)
-        shown = [controls.pk for controls in page.pieces.regions("comment-like")]
-        liked = frozenset(likes.liked_comment_ids(member, shown))
-        reader = personal.Reader(request.user, member, liked, state.lesson_liked)
+        liked = personal.liked_on(member, page.lesson_id)
+        reader = personal.Reader(request.user, member, liked, now.lesson_liked)
         token = get_token(request)
         base = {
-            "viewer": reader.member,
-            "user": reader.user,
+            "viewer": member,
+            "user": request.user,
             "csrf_token": token,
             "can_curate": False,
             "request": request,

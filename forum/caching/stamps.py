@@ -68,15 +68,17 @@ def _move(lesson_ids: list[int]) -> None:
     )
 
 
+# A lesson's stamp: its discussion's, and its course's `updated_at`, which moves with every
+# change to the course or any of its lessons.
+STAMP_FIELDS = ("page_stamp__value", "course__updated_at")
+
+
 @prepared
 def _stamp(*, lesson_id: int) -> QuerySet:
-    return Lesson.objects.filter(pk=lesson_id).values_list(
-        "page_stamp__value", "course__updated_at"
-    )
+    return Lesson.objects.filter(pk=lesson_id).values_list(*STAMP_FIELDS)
 
 
 def stamp_of(lesson_id: int) -> Stamp | None:
-    """The lesson's stamp now — its discussion's, and its course's `updated_at`, which moves with
-    every change to the course or any of its lessons — or None if there is no such lesson: one
-    query (forum.prepared)."""
-    return _stamp(lesson_id=lesson_id)
+    """The lesson's stamp now, or None if there is no such lesson: one query (forum.prepared)."""
+    found = _stamp(lesson_id=lesson_id)
+    return None if found is None else tuple(found)

@@ -246,15 +246,15 @@ def test_one_members_shared_copy_is_made_the_next_members_own(client, busy_lesso
     assert "data-member-name>xiaoming<" in html
 
 
-def test_a_plain_members_second_view_costs_five_queries(
+def test_a_plain_members_second_view_costs_four_queries(
     client, busy_lesson, django_assert_num_queries
 ):
     lesson, xiaoming = busy_lesson
     client.force_login(xiaoming)
     client.get(lesson.get_absolute_url())
-    # the session, the account with its member, the lesson's stamp, their lesson like, roles
-    # and comments in review, and their likes of the page's comments
-    with django_assert_num_queries(5):
+    # the session, the account with its member, the lesson's stamp with their lesson like, roles
+    # and comments in review, and their likes on the lesson
+    with django_assert_num_queries(4):
         client.get(lesson.get_absolute_url())
 
 
