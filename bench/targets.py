@@ -42,15 +42,20 @@ class Target:
     def median(self, attribute: str) -> float:
         return statistics.median(getattr(r, attribute) for r in self.results)
 
-    def ratio(self, other: Target | None) -> float | None:
-        """Median of the per-round ratios of requests/s: a round's targets share its conditions."""
+    def ratios(self, other: Target | None) -> list[float]:
+        """The per-round ratios of requests/s: a round's targets share its conditions."""
         if other is None or not other.results or not self.results:
-            return None
-        return statistics.median(
+            return []
+        return [
             mine.rps / theirs.rps
             for mine, theirs in zip(self.results, other.results, strict=True)
             if theirs.rps
-        )
+        ]
+
+    def ratio(self, other: Target | None) -> float | None:
+        """Median of the per-round ratios of requests/s."""
+        found = self.ratios(other)
+        return statistics.median(found) if found else None
 
 
 def browser(port: int, path: str, cookie: str = "") -> tuple[str, str]:

@@ -76,6 +76,13 @@ def plain(client: Client, url: str, **headers) -> str:
         pages.audience = original
 
 
+# Each example renders a lesson's pages for three readers, in five forms, three times over.
+CONTRACT = settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
 VARIANTS = [
     ("", {}),
     ("?sort=new", {}),
@@ -114,11 +121,7 @@ def _readers() -> dict[str, Client]:
     return clients
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@CONTRACT
 @given(
     texts=st.lists(hostile, min_size=3, max_size=4),
     names=st.lists(hostile, min_size=1, max_size=2),
@@ -218,11 +221,7 @@ def skeleton(html: str) -> list[tuple]:
     return parser.items
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@CONTRACT
 @given(
     texts=st.lists(hostile, min_size=3, max_size=3),
     name=hostile,

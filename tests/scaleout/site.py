@@ -3,13 +3,105 @@
 from __future__ import annotations
 
 import http.cookiejar
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 
+import psycopg
+import pytest
+
+from tests.manage_subprocess import free_port, manage, server_environment
+
 PASSWORD = "scale-out-passphrase-2026"
+ROOT = Path(__file__).resolve().parents[2]
+SEED = next((ROOT / "forum" / "seed").rglob("*.md"))
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def postgres_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the scale-out tests need PostgreSQL (make test's second half)")
+    return url
+
+
+def require_redis() -> None:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return
+    except OSError:
+        pass
+    if os.environ.get("CI") == "true":
+        pytest.fail("Redis at 127.0.0.1:6379 does not answer (required in CI)")
+    pytest.skip("Redis at 127.0.0.1:6379 does not answer")
+
+
+@contextmanager
+def site_database(
+    name: str, static_root: Path, users: list[str], **settings: str
+) -> Iterator[dict]:
+    """A PostgreSQL database of its own, migrated, with the seed lesson and `users` (password
+    PASSWORD): the environment of an app server on it, with `settings`. Dropped afterwards."""
+    server_url = postgres_url()
+    admin = psycopg.connect(server_url.replace("postgres://", "postgresql://", 1), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    env = server_environment(
+        DATABASE_URL=f"{server_url.rsplit('/', 1)[0]}/{name}",
+        STATIC_ROOT=str(static_root),
+        **settings,
+    )
+    try:
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        manage(env, "import_lesson", str(SEED))
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model as U\n"
+            f"for name in {users!r}:\n"
+            f"    U().objects.create_user(name, name + '@example.com', '{PASSWORD}')",
+        )
+        yield env
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextmanager
+def app_servers(env: dict, count: int, *, workers: int) -> Iterator[list[str]]:
+    """`count` gunicorn instances of the site with the project's settings and `workers` worker
+    processes each: their base URLs."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    ports = [free_port() for _ in range(count)]
+    config = ["-c", str(ROOT / "forum" / "gunicorn.conf.py"), "-w", str(workers)]
+    servers = [
+        subprocess.Popen(
+            [str(gunicorn), "forum.wsgi", *config, "-b", f"127.0.0.1:{port}"], cwd=ROOT, env=env
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_for(f"http://127.0.0.1:{port}/")
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=20)
 
 
 def wait_for(url: str) -> None:

@@ -7,88 +7,39 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 
-from tests.manage_subprocess import free_port, manage, server_environment
-from tests.scaleout.site import PASSWORD, Browser, card, lesson_path, like_count, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-SEED = next((ROOT / "forum" / "seed").rglob("*.md"))
-
-
-def _postgres_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("the scale-out test needs PostgreSQL (make test's second half)")
-    return url
-
-
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+from tests.scaleout.site import (
+    REDIS_URL,
+    Browser,
+    app_servers,
+    card,
+    lesson_path,
+    like_count,
+    require_redis,
+    site_database,
+)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    server_url = _postgres_url()
-    if not _redis_answers():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis at 127.0.0.1:6379 does not answer (required in CI)")
-        pytest.skip("Redis at 127.0.0.1:6379 does not answer")
+    require_redis()
     name = f"lessonforum_scaleout_{os.getpid()}"
-    admin = psycopg.connect(server_url.replace("postgres://", "postgresql://", 1), autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = server_url.rsplit("/", 1)[0]
-    env = server_environment(
-        DATABASE_URL=f"{base}/{name}",
-        REDIS_URL="redis://127.0.0.1:6379/13",
-        CACHE_KEY_PREFIX=name,
-        FORUM_RATE_LIMIT_LIKE="4/m/member",
-        STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
-    )
-    manage(env, "migrate", "--no-input", "-v0")
-    manage(env, "collectstatic", "--no-input", "-v0")
-    manage(env, "import_lesson", str(SEED))
-    users = (
-        "from django.contrib.auth import get_user_model as U\n"
-        "for name in ['scaler', 'limited', 'invalidator']:\n"
-        f"    U().objects.create_user(name, name + '@example.com', '{PASSWORD}')"
-    )
-    manage(env, "shell", "-c", users)
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen(
-            [str(gunicorn), "forum.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            wait_for(f"http://127.0.0.1:{port}/")
-        yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=20)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with (
+        site_database(
+            name,
+            tmp_path_factory.mktemp("static"),
+            ["scaler", "limited", "invalidator"],
+            REDIS_URL=REDIS_URL,
+            CACHE_KEY_PREFIX=name,
+            FORUM_RATE_LIMIT_LIKE="4/m/member",
+        ) as env,
+        app_servers(env, 2, workers=2) as bases,
+    ):
+        yield bases
 
 
 def test_a_member_logged_in_through_a_is_logged_in_on_b(site):

@@ -6,70 +6,38 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.manage_subprocess import free_port, manage, server_environment
-from tests.scaleout.site import PASSWORD, Browser, card, lesson_path, like_count, wait_for
-from tests.scaleout.test_two_instances import _postgres_url, _redis_answers
+from tests.scaleout.site import (
+    REDIS_URL,
+    Browser,
+    app_servers,
+    card,
+    lesson_path,
+    like_count,
+    require_redis,
+    site_database,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = next((ROOT / "forum" / "seed").rglob("*.md"))
 WORKERS = 4
 
 
 @pytest.fixture(scope="module", params=["no Redis", "Redis"])
 def site(request, tmp_path_factory):
-    server_url = _postgres_url()
     with_redis = request.param == "Redis"
-    if with_redis and not _redis_answers():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis at 127.0.0.1:6379 does not answer (required in CI)")
-        pytest.skip("Redis at 127.0.0.1:6379 does not answer")
+    if with_redis:
+        require_redis()
     name = f"lessonforum_workers_{os.getpid()}_{int(with_redis)}"
-    admin = psycopg.connect(server_url.replace("postgres://", "postgresql://", 1), autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = f"{server_url.rsplit('/', 1)[0]}/{name}"
-    redis = {"REDIS_URL": "redis://127.0.0.1:6379/13", "CACHE_KEY_PREFIX": name}
-    env = server_environment(
-        DATABASE_URL=database_url,
-        FORUM_RATE_LIMIT_SCALE="0",
-        STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
-        **(redis if with_redis else {}),
-    )
-    manage(env, "migrate", "--no-input", "-v0")
-    manage(env, "collectstatic", "--no-input", "-v0")
-    manage(env, "import_lesson", str(SEED))
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from django.contrib.auth import get_user_model as U\n"
-        f"U().objects.create_user('storm', 'storm@example.com', '{PASSWORD}')",
-    )
-    port = free_port()
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    bind = ["-b", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        [str(gunicorn), "forum.wsgi", "-c", "forum/gunicorn.conf.py", "-w", str(WORKERS), *bind],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/")
-        yield base, database_url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    redis = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": name} if with_redis else {}
+    static = tmp_path_factory.mktemp("static")
+    with (
+        site_database(name, static, ["storm"], FORUM_RATE_LIMIT_SCALE="0", **redis) as env,
+        app_servers(env, 1, workers=WORKERS) as (base,),
+    ):
+        yield base, env["DATABASE_URL"]
 
 
 def _database_likes(database_url: str) -> dict[str, int]:
