@@ -115,52 +115,66 @@ def _count(queryset: models.QuerySet, field: str) -> Subquery:
     return Coalesce(Subquery(counted), Value(0))
 
 
-def _expected_counters() -> dict[str, tuple[models.QuerySet, str, models.Expression]]:
+def _expected_counters() -> dict[str, tuple[type[models.Model], str, models.Expression]]:
     listed_replies = Comment.objects.counted().filter(parent=OuterRef("pk"))
     lesson_comments = Comment.objects.counted().filter(lesson=OuterRef("pk"))
     return {
         "comment likes": (
-            Comment.objects.all(),
+            Comment,
             "like_count",
             F("imported_like_count")
             + _count(CommentLike.objects.filter(comment=OuterRef("pk")), "comment"),
         ),
-        "comment replies": (Comment.objects.all(), "reply_count", _count(listed_replies, "parent")),
+        "comment replies": (Comment, "reply_count", _count(listed_replies, "parent")),
         "lesson comments": (
-            Lesson.objects.all(),
+            Lesson,
             "comment_count",
             _count(lesson_comments, "lesson"),
         ),
         "lesson threads": (
-            Lesson.objects.all(),
+            Lesson,
             "thread_count",
             _count(lesson_comments.filter(parent__isnull=True), "lesson"),
         ),
         "lesson likes": (
-            Lesson.objects.all(),
+            Lesson,
             "like_count",
             _count(LessonLike.objects.filter(lesson=OuterRef("pk")), "lesson"),
         ),
     }
 
 
-def counters_recount(*, fix: bool) -> list[Drift]:
-    """Compare every denormalized counter with its rows; with `fix`, set the right values."""
-    drifts = []
-    for what, (queryset, field, expression) in _expected_counters().items():
+def _drifts(comments: models.QuerySet, lessons: models.QuerySet) -> list[Drift]:
+    found = []
+    for what, (model, field, expression) in _expected_counters().items():
+        queryset = comments if model is Comment else lessons
         wrong = (
             queryset.annotate(expected=expression)
             .filter(~Q(**{field: F("expected")}))
             .values_list("pk", field, "expected")
         )
-        found = [Drift(what, pk, stored, actual) for pk, stored, actual in wrong]
-        drifts.extend(found)
-        if fix and found:
-            with transaction.atomic():
-                queryset.filter(pk__in=[d.pk for d in found]).update(**{field: expression})
-    if fix and drifts:  # the fixed counters show on the lessons' pages
-        lessons = [d.pk for d in drifts if d.what.startswith("lesson")]
-        comments = [d.pk for d in drifts if d.what.startswith("comment")]
-        lessons += Comment.objects.filter(pk__in=comments).values_list("lesson_id", flat=True)
-        stamps.pages_changed(lesson_ids=lessons)
+        found += [Drift(what, pk, stored, actual) for pk, stored, actual in wrong]
+    return found
+
+
+def counters_recount(*, fix: bool) -> list[Drift]:
+    """Compare every denormalized counter with its rows; with `fix`, set the right values:
+    lesson by lesson, under the locks every write takes (the lesson's row, then its comments'),
+    so a write made meanwhile is neither lost nor counted twice."""
+    drifts = _drifts(Comment.objects.all(), Lesson.objects.all())
+    if not fix:
+        return drifts
+    comments = [d.pk for d in drifts if d.what.startswith("comment")]
+    lessons = {d.pk for d in drifts if d.what.startswith("lesson")}
+    lessons.update(Comment.objects.filter(pk__in=comments).values_list("lesson_id", flat=True))
+    for lesson_id in sorted(lessons):
+        with transaction.atomic(), stamps.discussion_write(lesson_id=lesson_id):
+            own = Comment.objects.filter(lesson=lesson_id).order_by("pk")
+            list(own.select_for_update().values_list("pk", flat=True))
+            for model, field, expression in _expected_counters().values():
+                scope = own if model is Comment else Lesson.objects.filter(pk=lesson_id)
+                wrong = scope.annotate(expected=expression).filter(~Q(**{field: F("expected")}))
+                model.objects.filter(pk__in=list(wrong.values_list("pk", flat=True))).update(
+                    **{field: expression}
+                )
     return drifts

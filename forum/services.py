@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -79,11 +81,26 @@ def clean_body(body: str) -> str:
     return body.strip("\n")
 
 
+def _submission_key(submission: str, body: str) -> str:
+    """The form's one-time key with what was written: the same form sent twice with the same
+    text is one submission; a second comment written in the same form (htmx keeps it) is not."""
+    if not submission:
+        return ""
+    return hashlib.sha256(f"{submission}\n{body}".encode()).hexdigest()
+
+
 @transaction.atomic
 def comment_post(
-    *, author: Member, lesson: Lesson, body: str, parent: Comment | None = None
+    *,
+    author: Member,
+    lesson: Lesson,
+    body: str,
+    parent: Comment | None = None,
+    submission: str = "",
 ) -> Comment:
-    """Post a top-level comment, or a reply when `parent` is given."""
+    """Post a top-level comment, or a reply when `parent` is given. A form sent again with
+    the same `submission` key (a double click, a resent request) gets the comment the first
+    one posted, and posts nothing."""
     moderation.participation_check(author)
     body = clean_body(body)
     if parent is not None:
@@ -102,8 +119,15 @@ def comment_post(
         body_html=render_comment_markdown(body),
         is_author_reply=parent is not None and is_teacher(author, lesson),
         status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
+        submission_key=_submission_key(submission, body),
     )
     with stamps.discussion_write(lesson_id=lesson.pk):
+        if comment.submission_key and (
+            posted := Comment.objects.filter(
+                member=author, submission_key=comment.submission_key
+            ).first()
+        ):
+            return posted  # the first submission has committed: the lesson's lock orders them
         comment.save(force_insert=True)
         if comment.status == Comment.Status.PUBLISHED:
             moderation.counters_move(comment, +1)
@@ -113,24 +137,38 @@ def comment_post(
 def _own(member: Member, comment: Comment) -> None:
     if comment.member_id != member.pk:
         raise PermissionDenied(_("Only its author can change this comment."))
-    if comment.is_deleted or comment.status == Comment.Status.REMOVED:
+    if comment.status == Comment.Status.REMOVED:
         raise PermissionDenied(_("This comment was deleted."))
+
+
+def _locked(comment: Comment) -> Comment:
+    """The comment's row as it is now, locked until the transaction ends: what a change is
+    decided on, so that two at once (two tabs, a double click, a moderator) both see the other."""
+    return Comment.objects.select_for_update().get(pk=comment.pk)
 
 
 @transaction.atomic
 def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
-    """Change your own comment; the previous text is kept for moderators."""
+    """Change your own comment; the text it replaces is kept for moderators, whatever edits
+    run at the same time."""
     _own(member, comment)
+    if comment.is_deleted:
+        raise PermissionDenied(_("This comment was deleted."))
     moderation.participation_check(member)
     body = clean_body(body)
     if body == comment.body:
         return comment
-    previous = CommentRevision(
-        comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
-    )
     comment.body_html = render_comment_markdown(body)  # before the lesson is locked
     with stamps.discussion_write(lesson_id=comment.lesson_id):
-        previous.save(force_insert=True)
+        current = _locked(comment)
+        _own(member, current)
+        if current.is_deleted:
+            raise PermissionDenied(_("This comment was deleted."))
+        CommentRevision.objects.create(
+            comment=current,
+            body=current.body,
+            written_at=current.edited_at or current.created_at,
+        )
         comment.body = body
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "body_html", "edited_at"])
@@ -139,14 +177,19 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
 
 @transaction.atomic
 def comment_delete(*, member: Member, comment: Comment) -> Comment:
-    """Soft-delete your own comment: its replies stay readable under a placeholder."""
+    """Soft-delete your own comment: its replies stay readable under a placeholder. Deleting
+    it again changes nothing (two requests at once both answer as the first)."""
     _own(member, comment)
     with stamps.discussion_write(lesson_id=comment.lesson_id):
-        comment.deleted_at = timezone.now()
-        comment.save(update_fields=["deleted_at"])
-        if comment.status == Comment.Status.PUBLISHED:
-            moderation.counters_move(comment, -1)
-        return comment
+        current = _locked(comment)
+        _own(member, current)
+        if not current.is_deleted:
+            current.deleted_at = timezone.now()
+            current.save(update_fields=["deleted_at"])
+            if current.status == Comment.Status.PUBLISHED:
+                moderation.counters_move(current, -1)
+    comment.deleted_at, comment.reply_count = current.deleted_at, current.reply_count
+    return comment
 
 
 def _curate(user: AbstractBaseUser, comment: Comment) -> None:

@@ -1,7 +1,8 @@
 """Shared copies of a page: the decorator that owns every caching decision of a view.
 
 The one contract: the bytes a reader gets equal the bytes the plain view renders for that
-reader (the CSRF token's value aside). The view knows nothing of caching.
+reader (the values of the CSRF token and of a form's one-time key aside). The view knows
+nothing of caching.
 `shared_copies` decides who shares a copy — readers who are not signed in ("anonymous"), and
 plain members ("member": not staff, not suspended, no role to feature or pin, no comment of
 theirs awaiting review on the lesson) — renders the shared copy through the plain view for a
@@ -42,7 +43,15 @@ from django.utils.translation import get_language
 
 from forum import services
 from forum.caching import personal, release
-from forum.caching.slots import REGIONS, Pieces, Recorder, Slot, Unrecordable, render_region
+from forum.caching.slots import (
+    REGIONS,
+    Pieces,
+    Recorder,
+    Slot,
+    Unrecordable,
+    leaf_values,
+    render_region,
+)
 from forum.caching.stamps import Stamp, stamp_of
 
 logger = logging.getLogger(__name__)
@@ -236,7 +245,7 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
         etag = _etag(request, page)
         response = get_conditional_response(request, etag=etag, last_modified=page.rendered_at)
         if response is None:
-            leaves = {"csrf": get_token(request)} if page.pieces.has_csrf else {}
+            leaves = leaf_values(request, page.pieces)
             response = HttpResponse(page.pieces.join(leaves, _shared))
         response.headers["ETag"] = etag
         response.headers["Last-Modified"] = http_date(page.rendered_at)
@@ -257,7 +266,8 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
             "can_curate": False,
             "request": request,
         }
-        html = page.pieces.join({"csrf": token}, partial(_theirs, reader, base))
+        leaves = leaf_values(request, page.pieces)
+        html = page.pieces.join(leaves, partial(_theirs, reader, base))
         response = HttpResponse(html)
         patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie", "Accept-Language", "HX-Request"])
@@ -277,7 +287,7 @@ def _theirs(reader: personal.Reader, base: dict, slot: Slot) -> str | None:
 def _etag(request: HttpRequest, page: Page) -> str:
     """The copy's identity; bound to the reader's CSRF secret too if it held a form."""
     state = repr((page.key, page.stamp, page.rendered_at))
-    if page.pieces.has_csrf:
+    if page.pieces.holds("csrf"):
         get_token(request)
         state += request.META["CSRF_COOKIE"]
     return f'W/"{hashlib.sha256(state.encode()).hexdigest()[:32]}"'

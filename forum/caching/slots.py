@@ -17,15 +17,18 @@ and for which reader it must be rendered again, with what.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.base import Node, NodeList
 from django.template.context import Context
 from django.template.loader import get_template
+from django.utils.functional import SimpleLazyObject
 
 OPEN, CLOSE = "\ud800", "\ud801"  # lone surrogates: no decoded text holds them
 _MARK = re.compile(f"{OPEN}([a-z]+|[<>][0-9]+){CLOSE}")
@@ -46,7 +49,8 @@ class Region:
 
 
 REGIONS: dict[str, Region] = {}
-LEAVES = ("csrf",)  # values given per response: the CSRF token
+# Values given per response: the CSRF token, and a form's one-time submission key.
+LEAVES = ("csrf", "submission")
 
 
 def region(name: str, *, template: str, render_for: Callable) -> Callable:
@@ -85,15 +89,31 @@ class Recorder:
         return f"{OPEN}<{index}{CLOSE}{render_body()}{OPEN}>{index}{CLOSE}"
 
 
+def submission_key() -> str:
+    """A form's one-time key: the same form sent twice posts once (forum.services)."""
+    return secrets.token_urlsafe(16)
+
+
+def leaf_values(request: HttpRequest, pieces: Pieces) -> dict[str, str]:
+    """This response's values of the leaves `pieces` holds."""
+    values = {}
+    if pieces.holds("csrf"):
+        values["csrf"] = get_token(request)
+    if pieces.holds("submission"):
+        values["submission"] = submission_key()
+    return values
+
+
 def context_processor(request: HttpRequest) -> dict:
-    """During a shared render, the leaf's mark stands for the CSRF token (this runs after
-    Django's own processors, so its value wins) and the recorder is at hand."""
+    """The leaves' values: during a shared render, their marks (this runs after Django's own
+    processors, so its CSRF token wins), and the recorder is at hand."""
     recorder = getattr(request, "slot_recorder", None)
     if recorder is None:
-        return {}
+        return {"submission_key": SimpleLazyObject(submission_key)}
     return {
         RECORDER: recorder,
         "csrf_token": recorder.leaves["csrf"],
+        "submission_key": recorder.leaves["submission"],
     }
 
 
@@ -160,9 +180,8 @@ class Pieces:
                 index = part.end
         return "".join(out)
 
-    @property
-    def has_csrf(self) -> bool:
-        return any(isinstance(p, Slot) and p.kind == "csrf" for p in self.parts)
+    def holds(self, kind: str) -> bool:
+        return any(isinstance(p, Slot) and p.kind == kind for p in self.parts)
 
     @property
     def size(self) -> int:

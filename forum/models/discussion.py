@@ -208,6 +208,13 @@ class Comment(models.Model):
         blank=True,
         help_text=_("A deleted comment with replies stays as a placeholder so they read on."),
     )
+    submission_key = models.CharField(
+        _("submission key"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("Identifies the form submission that posted it: a form sent twice posts once."),
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -223,7 +230,12 @@ class Comment(models.Model):
                 fields=["lesson", "source_key"],
                 condition=~Q(source_key=""),
                 name="comment_unique_source_key",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["member", "submission_key"],
+                condition=~Q(submission_key=""),
+                name="comment_unique_submission",
+            ),
         ]
         # One index per sort of a lesson's top-level comments (forum.selectors.SORTS), so a
         # page is read in index order however many comments the lesson holds; with what

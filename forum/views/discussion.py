@@ -145,7 +145,9 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
     try:
-        comment = services.comment_post(author=author, lesson=lesson, body=body)
+        comment = services.comment_post(
+            author=author, lesson=lesson, body=body, submission=request.POST.get("submission", "")
+        )
     except ValidationError as error:
         if request.htmx:
             response = render(
@@ -197,7 +199,13 @@ def reply_create(request: HttpRequest, comment_id: int) -> HttpResponse:
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
     try:
-        reply = services.comment_post(author=author, lesson=parent.lesson, parent=parent, body=body)
+        reply = services.comment_post(
+            author=author,
+            lesson=parent.lesson,
+            parent=parent,
+            body=body,
+            submission=request.POST.get("submission", ""),
+        )
     except ValidationError as error:
         form = {"body": body, "errors": error.messages}
         if request.htmx:

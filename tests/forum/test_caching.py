@@ -191,7 +191,9 @@ def test_language_has_its_own_cached_threads(client, thread):
     assert "Log in to reply" in page(client, lesson)[1]
 
 
-TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]*"')
+TOKENS = re.compile(
+    r'(name="csrfmiddlewaretoken" value=|name="submission" value=|"X-CSRFToken": )"[^"]*"'
+)
 # Test code may search a page: it checks what the site made, and places nothing in it.
 
 

@@ -57,11 +57,13 @@ MARKUP = [
 hostile = st.lists(
     st.one_of(st.sampled_from(MARKUP), st.text(max_size=12)), min_size=1, max_size=8
 ).map("".join)
-TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]*"')
+TOKENS = re.compile(
+    r'(name="csrfmiddlewaretoken" value=|name="submission" value=|"X-CSRFToken": )"[^"]*"'
+)
 
 
 def normalized(response) -> str:
-    """The page with its CSRF token's values taken out (they differ per response)."""
+    """The page without the values of its CSRF tokens and form keys (new in every response)."""
     assert response.status_code == 200, response.status_code
     return TOKENS.sub(r"\1TOKEN", response.content.decode())
 

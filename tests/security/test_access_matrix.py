@@ -321,15 +321,16 @@ MATRIX = {
         moderator       302 403 404 403 403 404
         superuser       302 403 404 403 403 404
     """,
-    # Suspended members may still take their own words back.
+    # Suspended members may still take their own words back; deleting again changes nothing and
+    # answers as the first delete did (two tabs, a double click).
     "delete": """
         anonymous       302 302 302 302 302 302
-        member          302 403 404 403 403 404
-        suspended       302 403 404 403 403 404
-        teacher         302 403 404 403 403 404
-        other-teacher   302 403 404 403 403 404
-        moderator       302 403 404 403 403 404
-        superuser       302 403 404 403 403 404
+        member          302 403 404 403 302 404
+        suspended       302 403 404 403 302 404
+        teacher         302 403 404 403 302 404
+        other-teacher   302 403 404 403 302 404
+        moderator       302 403 404 403 302 404
+        superuser       302 403 404 403 302 404
     """,
     "like": """
         anonymous       302 302 302 302 302 302
