@@ -63,7 +63,7 @@ class Lesson(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("Moves with every change below the lesson: it keys the page's caching."),
+        help_text=_("Moves with every change to the lesson's discussion."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Saving or deleting a lesson moves its course's `updated_at` too: a lesson's title and place

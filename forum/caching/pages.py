@@ -118,8 +118,8 @@ def _store(key: str, page: Page) -> None:
 
 
 def audience(request: HttpRequest) -> str | None:
-    """Who shares copies with this reader: "anonymous", "member" (what only the lesson tells,
-    `personal.standing` tells), or None: a page of their own."""
+    """Who shares copies with this reader: "anonymous", "member" (whether they do on a given
+    lesson, `personal.standing` tells), or None: a page of their own."""
     if list(messages.get_messages(request)):  # shown once, to them
         return None
     user = request.user
