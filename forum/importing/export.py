@@ -1,13 +1,20 @@
 """Write a lesson back in the source page format that `import_lesson` reads.
 
 Lessons whose comments carry an author reply are written as GeekTime HTML (the only source
-format with a place for the reply); the others as a Markdown page of the seed revision, which
-keeps avatars and like counts.
+format with a place for the reply), and so are lessons imported from it (their comments have no
+counts, which the Markdown page cannot leave out); the others as a Markdown page of the seed
+revision, which keeps avatars and like counts.
+
+What is written imports back as it was (tests/forum/test_export_round_trip.py): the importer
+takes a page's *last* 精选留言 header as the start of the comments, so a Markdown page always
+ends with one, even for no comments, and article text that looks like a comment block stays
+article text.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime
 
 from django.db.models import Q
@@ -50,22 +57,17 @@ def _exported_comments(lesson: Lesson) -> list[Comment]:
     return comments
 
 
-def lesson_file_name(lesson: Lesson) -> str:
-    """`01-title.md` / `title.md`, with the archives' ` _ ` for `|` and no path separators."""
-    title = lesson.title.replace(" | ", " _ ").replace("|", "_").replace("/", "∕")
-    return f"{lesson.number:02d}-{title}.md" if lesson.number is not None else f"{title}.md"
-
-
 def lesson_to_source(lesson: Lesson) -> str:
     comments = _exported_comments(lesson)
-    if any(c.staff_reply for c in comments):
+    if any(c.staff_reply for c in comments) or (
+        comments
+        and all(c.imported_reply_count is None and not c.imported_like_count for c in comments)
+    ):
         return _geektime_html(lesson, comments)
     return _markdown_page(lesson, comments)
 
 
 def _markdown_page(lesson: Lesson, comments: list[Comment]) -> str:
-    if not comments:
-        return lesson.body_markdown + "\n"
     items = "".join(
         f'<li><img src="{_text(c.member.avatar_url)}" width="30px">'
         f"<span>{_text(c.member.display_name)}</span> "
@@ -75,12 +77,28 @@ def _markdown_page(lesson: Lesson, comments: list[Comment]) -> str:
     )
     return (
         f"{lesson.body_markdown}\n"
-        f"<div><strong>精选留言（{len(comments)}）</strong></div><ul>\n{items}</ul>"
+        f"<div><strong>精选留言（{len(comments)}）</strong></div><ul>\n{items}</ul>\n"
     )
 
 
 def _html_text(value: str) -> str:
     return _text(value).replace("\n", "<br>")
+
+
+# Where a GeekTime page's article could be read as something else: a Markdown comment header
+# (the importer looks for one first) or GeekTime comment markup.
+_FAKE_HEADER = re.compile(r"(<strong>\s*精选留言\s*)（")
+_FAKE_ITEM = re.compile(r'class="(_2sjJGcOH_0)"')
+
+
+def _geektime_article(body: str) -> str:
+    """The article, with what would read as comments written as character references.
+
+    Rendered the same (the article is HTML there), but no longer a header or comment markup
+    to the importer. Only for the rare article that has them and a teacher's reply.
+    """
+    body = _FAKE_HEADER.sub(r"\1&#65288;", body)
+    return _FAKE_ITEM.sub('class="&#95;2sjJGcOH_0"', body)
 
 
 def _geektime_html(lesson: Lesson, comments: list[Comment]) -> str:
@@ -104,7 +122,9 @@ def _geektime_html(lesson: Lesson, comments: list[Comment]) -> str:
             f'<div class="_3klNVc4Z_0"><div class="_3Hkula0k_0">{_when(c)}</div></div>'
             f"</div></div></li>"
         )
+    # The importer drops the one <style> block that ends a GeekTime article (the page's CSS);
+    # an empty one here keeps a style the article itself ends with.
     return (
         f'<audio title="{_text(title)}" src=""></audio>\n'
-        f"{lesson.body_markdown}\n<ul>{''.join(items)}</ul>\n"
+        f"{_geektime_article(lesson.body_markdown)}\n<style></style>\n<ul>{''.join(items)}</ul>\n"
     )
