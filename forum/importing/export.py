@@ -14,7 +14,6 @@ article text.
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime
 
 from django.db.models import Q
@@ -85,20 +84,21 @@ def _html_text(value: str) -> str:
     return _text(value).replace("\n", "<br>")
 
 
-# Where a GeekTime page's article could be read as something else: a Markdown comment header
-# (the importer looks for one first) or GeekTime comment markup.
-_FAKE_HEADER = re.compile(r"(<strong>\s*精选留言\s*)（")
-_FAKE_ITEM = re.compile(r'class="(_2sjJGcOH_0)"')
+# What would make a GeekTime page's article read as comments: a Markdown comment header (the
+# importer looks for one before anything else) or GeekTime comment markup.
+_HEADER_WORD = "精选留言（"
+_ITEM_CLASS = 'class="_2sjJGcOH_0"'
 
 
 def _geektime_article(body: str) -> str:
-    """The article, with what would read as comments written as character references.
+    """The article, with what would read as comments broken up in a way that renders the same.
 
-    Rendered the same (the article is HTML there), but no longer a header or comment markup
-    to the importer. Only for the rare article that has them and a teacher's reply.
+    An empty HTML comment inside the header's words, a character reference in the class name:
+    the sanitizer drops the one and decodes the other, so the lesson's HTML is unchanged (inside
+    a code block they would show). Only for the rare article that has them and a reply.
     """
-    body = _FAKE_HEADER.sub(r"\1&#65288;", body)
-    return _FAKE_ITEM.sub('class="&#95;2sjJGcOH_0"', body)
+    body = body.replace(_HEADER_WORD, "精选留言<!-- -->（")
+    return body.replace(_ITEM_CLASS, 'class="&#95;2sjJGcOH_0"')
 
 
 def _geektime_html(lesson: Lesson, comments: list[Comment]) -> str:
