@@ -102,7 +102,7 @@ def test_ninety_character_cjk_titles_are_cut_to_255_bytes(tmp_path: Path) -> Non
 
 def test_names_hold_no_separator_control_or_format_character() -> None:
     course = CourseFactory(title="a/b\\c")
-    hostile = ["../../etc/passwd", "x\x00y", "a\nb", "\u202egnp.exe", "tab\there", ".hidden", "-rf"]
+    hostile = ["../../etc/passwd", "x\x01y", "a\nb", "\u202egnp.exe", "tab\there", ".hidden", "-rf"]
     lessons = [unnumbered(course, title=t) for t in hostile]
 
     paths = export_paths(lessons)
