@@ -190,14 +190,25 @@ def _write_in(folder_fd: int, name: str, data: bytes, *, force: bool, shown: Pat
         if force:
             os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
         else:
-            # A link fails if the name was taken meanwhile, where a rename would replace it.
-            try:
-                os.link(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
-            except FileExistsError:
-                raise ExportError(
-                    f"{shown}: a different file appeared; not overwritten without --force"
-                ) from None
+            _link_new(folder_fd, temporary, name, shown=shown)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary, dir_fd=folder_fd)
     return True
+
+
+def _link_new(folder_fd: int, temporary: str, name: str, *, shown: Path) -> None:
+    """Give the written file its name unless that name was taken meanwhile."""
+    appeared = ExportError(f"{shown}: a different file appeared; not overwritten without --force")
+    # A link fails if the name is taken, where a rename would replace what is there.
+    try:
+        os.link(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except FileExistsError:
+        raise appeared from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        # A file system without hard links (FAT, some network shares): look, then rename.
+        if _existing(folder_fd, name) is not None:
+            raise appeared from None
+        os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)

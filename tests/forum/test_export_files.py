@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import unicodedata
 from pathlib import Path
 
@@ -193,3 +195,35 @@ def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
     LessonFactory.create_batch(2)
     assert export_all(tmp_path).error is None
     assert all(f.suffix == ".md" for f in tmp_path.rglob("*") if f.is_file())
+
+
+def test_a_file_that_is_a_link_out_is_never_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text("not ours")
+    output = tmp_path / "exported"
+    lesson = LessonFactory()
+    (path,) = export_paths([lesson])
+    (output / path.parent).mkdir(parents=True)
+    (output / path).symlink_to(outside)
+
+    kept = export_all(output)
+    forced = export_all(output, "--force")
+
+    assert str(kept.error) == "1 of 1 lessons failed" and "--force" in kept.stderr
+    assert forced.error is None, forced.stderr
+    assert outside.read_text() == "not ours"
+    assert not (output / path).is_symlink()
+    assert parse_page((output / path).read_bytes()).body_markdown == lesson.body_markdown
+
+
+def test_a_file_system_without_hard_links_still_gets_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    LessonFactory.create_batch(2)
+
+    assert export_all(tmp_path).error is None
+    assert_each_lesson_once(tmp_path)
