@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -119,9 +120,12 @@ def export_paths(lessons: list[Lesson]) -> list[Path]:
             strict=True,
         )
     )
+    by_course: dict[int, list[int]] = defaultdict(list)
+    for index, lesson in enumerate(lessons):
+        by_course[lesson.course_id].append(index)
     paths: list[Path | None] = [None] * len(lessons)
     for course in courses:
-        indexes = [i for i, lesson in enumerate(lessons) if lesson.course_id == course.pk]
+        indexes = by_course[course.pk]
         names = _unique([_lesson_wanted(lessons[i]) for i in indexes], EXTENSION)
         for index, name in zip(indexes, names, strict=True):
             paths[index] = Path(folders[course.pk], name)

@@ -227,3 +227,10 @@ def test_a_file_system_without_hard_links_still_gets_the_files(
 
     assert export_all(tmp_path).error is None
     assert_each_lesson_once(tmp_path)
+
+
+def test_an_output_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    LessonFactory()
+    (tmp_path / "taken").write_text("a file")
+    run = export_all(tmp_path / "taken")
+    assert "taken" in str(run.error) and run.stdout == ""

@@ -56,7 +56,10 @@ class Command(BaseCommand):
             self.stdout.write(lesson_to_source(selected[0]), ending="")
             return
         root = Path(output)
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"{output}: {error.strerror or error}") from None
         written = unchanged = 0
         failures: list[str] = []
         for lesson, relative in zip(selected, export_paths(selected), strict=True):
