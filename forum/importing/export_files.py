@@ -16,6 +16,7 @@ import os
 import secrets
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -72,7 +73,7 @@ class _Wanted:
     exact: bool  # `import_lesson` reads the plain name back as what it names
     fallback: str  # the name when nothing of `text` is left
 
-    def candidates(self, extension: str):
+    def candidates(self, extension: str) -> Iterator[str]:
         """The plain name if it is exact and fits, then `~hash`, then `~hash-2`, …"""
         text = self.text or self.fallback
         if self.exact and len((text + extension).encode()) <= MAX_NAME_BYTES:
@@ -106,8 +107,8 @@ def _lesson_wanted(lesson: Lesson) -> _Wanted:
 
 
 def _course_wanted(course: Course) -> _Wanted:
-    text = _clean(course.title).rstrip(".")  # Windows drops a folder name's trailing dots
-    return _Wanted(course.slug, text, text == course.title, "course")
+    text = _clean(course.title).rstrip(" .")  # Windows drops a folder name's trailing dots
+    return _Wanted(course.slug, text, bool(text) and text == course.title, "course")
 
 
 def export_paths(lessons: list[Lesson]) -> list[Path]:
