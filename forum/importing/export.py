@@ -1,8 +1,14 @@
 """Write a lesson back in the source page format that `import_lesson` reads.
 
 Lessons whose comments carry an author reply are written as GeekTime HTML (the only source
-format with a place for the reply); the others as a Markdown page of the seed revision, which
-keeps avatars and like counts.
+format with a place for the reply), and so are lessons imported from it (their comments have no
+counts, which the Markdown page cannot leave out); the others as a Markdown page of the seed
+revision, which keeps avatars and like counts.
+
+What is written imports back as it was (tests/forum/test_export_round_trip.py): the importer
+takes a page's *last* 精选留言 header as the start of the comments, so a Markdown page always
+ends with one, even for no comments, and article text that looks like a comment block stays
+article text.
 """
 
 from __future__ import annotations
@@ -50,22 +56,17 @@ def _exported_comments(lesson: Lesson) -> list[Comment]:
     return comments
 
 
-def lesson_file_name(lesson: Lesson) -> str:
-    """`01-title.md` / `title.md`, with the archives' ` _ ` for `|` and no path separators."""
-    title = lesson.title.replace(" | ", " _ ").replace("|", "_").replace("/", "∕")
-    return f"{lesson.number:02d}-{title}.md" if lesson.number is not None else f"{title}.md"
-
-
 def lesson_to_source(lesson: Lesson) -> str:
     comments = _exported_comments(lesson)
-    if any(c.staff_reply for c in comments):
+    if any(c.staff_reply for c in comments) or (
+        comments
+        and all(c.imported_reply_count is None and not c.imported_like_count for c in comments)
+    ):
         return _geektime_html(lesson, comments)
     return _markdown_page(lesson, comments)
 
 
 def _markdown_page(lesson: Lesson, comments: list[Comment]) -> str:
-    if not comments:
-        return lesson.body_markdown + "\n"
     items = "".join(
         f'<li><img src="{_text(c.member.avatar_url)}" width="30px">'
         f"<span>{_text(c.member.display_name)}</span> "
@@ -75,12 +76,29 @@ def _markdown_page(lesson: Lesson, comments: list[Comment]) -> str:
     )
     return (
         f"{lesson.body_markdown}\n"
-        f"<div><strong>精选留言（{len(comments)}）</strong></div><ul>\n{items}</ul>"
+        f"<div><strong>精选留言（{len(comments)}）</strong></div><ul>\n{items}</ul>\n"
     )
 
 
 def _html_text(value: str) -> str:
     return _text(value).replace("\n", "<br>")
+
+
+# What would make a GeekTime page's article read as comments: a Markdown comment header (the
+# importer looks for one before anything else) or GeekTime comment markup.
+_HEADER_WORD = "精选留言（"
+_ITEM_CLASS = 'class="_2sjJGcOH_0"'
+
+
+def _geektime_article(body: str) -> str:
+    """The article, with what would read as comments broken up in a way that renders the same.
+
+    An empty HTML comment inside the header's words, a character reference in the class name:
+    the sanitizer drops the one and decodes the other, so the lesson's HTML is unchanged (inside
+    a code block they would show). Only for the rare article that has them and a reply.
+    """
+    body = body.replace(_HEADER_WORD, "精选留言<!-- -->（")
+    return body.replace(_ITEM_CLASS, 'class="&#95;2sjJGcOH_0"')
 
 
 def _geektime_html(lesson: Lesson, comments: list[Comment]) -> str:
@@ -104,7 +122,9 @@ def _geektime_html(lesson: Lesson, comments: list[Comment]) -> str:
             f'<div class="_3klNVc4Z_0"><div class="_3Hkula0k_0">{_when(c)}</div></div>'
             f"</div></div></li>"
         )
+    # The importer drops the one <style> block that ends a GeekTime article (the page's CSS);
+    # an empty one here keeps a style the article itself ends with.
     return (
         f'<audio title="{_text(title)}" src=""></audio>\n'
-        f"{lesson.body_markdown}\n<ul>{''.join(items)}</ul>\n"
+        f"{_geektime_article(lesson.body_markdown)}\n<style></style>\n<ul>{''.join(items)}</ul>\n"
     )
