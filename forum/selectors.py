@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 
 from forum.models import Comment, CommentQuerySet, Member
 from forum.models.discussion import FEATURED_ORDER
@@ -131,12 +132,22 @@ def thread_window(comment: Comment, viewer: Member | None = None) -> ThreadWindo
     replies WINDOW_LEVELS deep, WINDOW_REPLIES at most, oldest first level by level (a
     comment whose replies are left out gets `.more_below`, a link to its own permalink).
     Other branches of the thread are left to their own permalinks and the lesson page.
-    Queries: one for the ancestors' ids, one for their rows, one per level of replies."""
+    Queries: one for the ancestors' ids, one for their rows, one per level of replies, and
+    one for the author replies of ancestors whose block is on a branch left out."""
     visible = Comment.objects.visible_to(viewer).select_related("member")
     # One ancestor more than shown: the link up is there only if the viewer may see it.
     hops = ["parent_id", *("parent__" * n + "parent_id" for n in range(1, WINDOW_ANCESTORS + 1))]
     chain = Comment.objects.filter(pk=comment.pk).values_list(*hops).get()
-    rows = visible.in_bulk([pk for pk in chain if pk is not None])
+    # Each ancestor's 作者回复 block (`author_reply_of`), which may sit on a branch not shown.
+    first_author_reply = (
+        Comment.objects.counted()
+        .filter(parent=OuterRef("pk"), is_author_reply=True)
+        .order_by("created_at", "pk")
+        .values("pk")[:1]
+    )
+    rows = visible.annotate(author_reply_id=Subquery(first_author_reply)).in_bulk(
+        [pk for pk in chain if pk is not None]
+    )
     above = []  # the ancestors shown, nearest first; one the viewer cannot see ends the chain
     for pk in chain[:WINDOW_ANCESTORS]:
         if pk not in rows:
@@ -163,4 +174,9 @@ def thread_window(comment: Comment, viewer: Member | None = None) -> ThreadWindo
         [*chain_down, *below], key=lambda c: (not c.is_author_reply, c.created_at, c.pk)
     )
     _attach_replies([top], replies)
+    blocks = Comment.objects.select_related("member").in_bulk(
+        [a.author_reply_id for a in above if a.author_reply_id and a.author_reply is None]
+    )
+    for ancestor in above:
+        ancestor.author_reply = ancestor.author_reply or blocks.get(ancestor.author_reply_id)
     return ThreadWindow(top, [top, *replies], continues_above)

@@ -359,6 +359,15 @@ def test_permalink_window_stops_at_an_ancestor_the_reader_cannot_see(client):
     assert 'data-continue="down"' not in html  # the replies below it go on under a hidden one
 
 
+def test_permalink_of_a_reply_keeps_its_parents_author_reply_block(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=parent, body="老师的回答")
+    other = services.comment_post(author=MemberFactory(), lesson=lesson, parent=parent, body="我")
+    html = client.get(reverse("forum:comment", args=[other.pk])).content.decode()
+    assert "author-reply-block" in card_of(html, parent) and "老师的回答" in html
+
+
 def test_hidden_comment_has_no_permalink(client):
     comment = CommentFactory(status=Comment.Status.HIDDEN)
     assert client.get(reverse("forum:comment", args=[comment.pk])).status_code == 404
