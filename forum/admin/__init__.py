@@ -8,4 +8,4 @@ page too.
 """
 
 # Admin autodiscovery imports only `forum.admin`; importing the modules registers their admins.
-from forum.admin import audit, comments, members, reports  # noqa: F401
+from forum.admin import audit, comments, history, members, reports  # noqa: F401

@@ -225,13 +225,25 @@ class CommentAdmin(ViewOnlyAdmin):
 
         with_member = Comment.objects.select_related("member")
         parent = with_member.filter(pk=comment.parent_id) if comment.parent_id else []
-        replies = with_member.filter(parent=comment).order_by("created_at")
+        # The first replies only (one more says whether there are others), as in the inlines.
+        replies = list(with_member.filter(parent=comment).order_by("created_at", "pk")[:21])
+        if len(replies) <= 20:
+            return format_html(
+                "<p>{}</p><ul>{}</ul><p>{}</p><ul>{}</ul>",
+                _("In reply to:") if parent else _("A top-level comment."),
+                items(parent),
+                _("Replies: %(count)d") % {"count": len(replies)},
+                items(replies),
+            )
+        all_replies = reverse("admin:forum_comment_changelist") + f"?parent__id__exact={comment.pk}"
         return format_html(
-            "<p>{}</p><ul>{}</ul><p>{}</p><ul>{}</ul>",
+            '<p>{}</p><ul>{}</ul><p>{} <a href="{}" data-all-rows>{}</a></p><ul>{}</ul>',
             _("In reply to:") if parent else _("A top-level comment."),
             items(parent),
-            _("Replies: %(count)d") % {"count": len(replies)},
-            items(replies),
+            _("The first 20 replies:"),
+            all_replies,
+            _("See all replies"),
+            items(replies[:20]),
         )
 
     def moderate(self, request: HttpRequest, queryset: QuerySet, kind: Kind):

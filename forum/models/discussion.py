@@ -331,7 +331,12 @@ class CommentLike(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["comment", "member"], name="comment_like_once")
         ]
-        indexes = [models.Index(fields=["member", "comment"], name="comment_like_member")]
+        indexes = [
+            models.Index(fields=["member", "comment"], name="comment_like_member"),
+            # The likers list and the admin read a comment's likes newest first, a page at a
+            # time: without it each page sorted all of them (100 k likes: 0.2 s a page).
+            models.Index(fields=["comment", "created_at", "id"], name="comment_like_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member} → {self.comment_id}"

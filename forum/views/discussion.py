@@ -22,7 +22,7 @@ from forum.selectors import (
     SORTS,
     author_reply_of,
     thread_for,
-    thread_of,
+    thread_window,
 )
 from forum.views.common import (
     back_to,
@@ -102,15 +102,17 @@ def thread_page(
     form: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The permalink page: the comment in its thread; also the no-JS reply and edit forms."""
+    """The permalink page: the comment in a window of its thread (`thread_window`); also the
+    no-JS reply and edit forms."""
     lesson = comment.lesson
     viewer = viewer_member(request)
-    thread, everything = thread_of(comment, viewer)
-    mark_liked(viewer, everything)
+    window = thread_window(comment, viewer)
+    mark_liked(viewer, window.everything)
     context = {
         "lesson": lesson,
         "focus": comment,
-        "thread": thread,
+        "thread": window.top,
+        "continues_above": window.continues_above,
         "open_form": open_form,
         "form": form or ({"body": comment.body} if open_form == "edit" else {}),
         "here": comment.url,

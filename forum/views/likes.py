@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
 
 from forum import likes, services
 from forum.ratelimit import rate_limited
-from forum.views.common import back_to, comment_or_404, member_required
+from forum.views.common import back_to, comment_or_404, member_required, page_number
 from lessons.models import Lesson
 
 
@@ -57,13 +58,33 @@ def lesson_like(request: HttpRequest, lesson_id: int, action: str) -> HttpRespon
     )
 
 
+# A popular comment has 100 k likes: the list comes a page at a time, newest first.
+LIKERS_PER_PAGE = 50
+
+
 @require_safe
 @member_required
+@vary_on_headers("HX-Request")
 def comment_likers(request: HttpRequest, comment_id: int) -> HttpResponse:
-    """Who liked a comment: for its author and moderators."""
+    """Who liked a comment, for its author and moderators: a page of likes in one query (one
+    more row than shown says whether a next page exists); htmx's "load more" gets the page's
+    items alone."""
     comment = comment_or_404(request, comment_id)
     is_author = comment.member.user_id == request.user.pk
     if not (is_author or request.user.has_perm("forum.moderate_comment")):
         raise PermissionDenied
-    liked = comment.likes.select_related("member").order_by("-created_at")
-    return render(request, "forum/likers.html", {"comment": comment, "likes": liked})
+    page = page_number(request)
+    start = (page - 1) * LIKERS_PER_PAGE
+    newest_first = comment.likes.select_related("member").order_by("-created_at", "-pk")
+    rows = list(newest_first[start : start + LIKERS_PER_PAGE + 1])
+    if page > 1 and not rows:
+        raise Http404("no such page")
+    context = {
+        "comment": comment,
+        "likes": rows[:LIKERS_PER_PAGE],
+        "next_page": page + 1 if len(rows) > LIKERS_PER_PAGE else None,
+    }
+    template = "forum/likers.html"
+    if request.htmx:
+        template += "#likers-page"
+    return render(request, template, context)

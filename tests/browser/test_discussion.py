@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     still_same_page,
 )
 from tests.factories import CommentFactory, MemberFactory, UserFactory, teacher_of
+from tests.forum.test_discussion import reply_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -223,3 +224,24 @@ def test_sorting_and_load_more_swap_only_the_list(live_server, lesson, lesson_ur
     expect(threads).to_have_count(43)
     assert page.locator("[data-action=load-more]").count() == 0
     assert still_same_page(page)
+
+
+def test_reply_inline_to_the_top_of_a_deep_permalink_window(live_server, page, console_messages):
+    """A permalink deep in a chain starts at a reply (issue 21): its reply form needs a list."""
+    chain = reply_chain(30)
+    log_in(page, live_server, UserFactory())
+    page.goto(f"{live_server.url}{chain[20].url}")
+    mark_page(page)
+    top = chain[15]
+    expect(page.locator("[data-comment-id]").first).to_have_attribute(
+        "data-comment-id", str(top.pk)
+    )
+    card = page.locator(f"#comment-{top.pk}")
+    card.locator("[data-action=reply]").first.click()
+    card.locator(f"#reply-slot-{top.pk} textarea[name=body]").fill("接着第十五层")
+    with page.expect_request(lambda r: r.method == "POST" and "/reply/" in r.url) as posted:
+        card.locator(f"#reply-slot-{top.pk} button[type=submit]").click()
+    assert posted.value.headers.get("hx-request") == "true"
+    page.locator("[data-comment-body]", has_text="接着第十五层").wait_for()
+    assert still_same_page(page)
+    assert console_errors(console_messages) == []

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from forum.models import Comment
+from forum import services
+from forum.models import Comment, CommentLike, Member
 from tests.browser.conftest import (
     console_errors,
     log_in,
@@ -11,7 +13,7 @@ from tests.browser.conftest import (
     serve_remote_images,
     still_same_page,
 )
-from tests.factories import UserFactory
+from tests.factories import CommentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +93,38 @@ def test_anonymous_like_goes_to_login_and_back(
     page.wait_for_url(f"**/comments/{comment.pk}/#comment-{comment.pk}")
     assert like_control(page, comment).get_attribute("aria-pressed") == "false"
     assert user.pk
+
+
+def liked_by_many(n: int) -> tuple[Comment, User]:
+    """A comment by a signed-up author, liked by `n` members (the later, the newer)."""
+    author = UserFactory()
+    comment = CommentFactory(member=services.member_for(author))
+    fans = Member.objects.bulk_create(Member(display_name=f"fan{i}") for i in range(n))
+    CommentLike.objects.bulk_create(CommentLike(comment=comment, member=m) for m in fans)
+    return comment, author
+
+
+def test_likers_load_more_inline(live_server, page, console_messages):
+    comment, author = liked_by_many(60)
+    log_in(page, live_server, author)
+    page.goto(f"{live_server.url}/comments/{comment.pk}/likes/")
+    mark_page(page)
+    likers = page.locator("ul.likers > li:not(.load-more)")
+    expect(likers).to_have_count(50)
+    with page.expect_request(lambda r: "page=2" in r.url) as more:
+        page.locator("[data-action=load-more]").click()
+    assert more.value.headers.get("hx-request") == "true"
+    expect(likers).to_have_count(60)
+    expect(likers.last).to_contain_text("fan0")
+    assert page.locator("[data-action=load-more]").count() == 0
+    assert still_same_page(page)
+    assert not console_errors(console_messages)
+
+
+def test_likers_next_page_without_javascript(live_server, js_disabled_page):
+    comment, author = liked_by_many(60)
+    log_in(js_disabled_page, live_server, author)
+    js_disabled_page.goto(f"{live_server.url}/comments/{comment.pk}/likes/")
+    js_disabled_page.locator("[data-action=load-more]").click()
+    js_disabled_page.wait_for_url("**/likes/?page=2")
+    expect(js_disabled_page.locator("ul.likers > li")).to_have_count(10)

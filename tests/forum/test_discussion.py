@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -284,6 +287,85 @@ def test_permalink_page_shows_the_comment_in_its_thread(client):
     assert f'id="comment-{parent.pk}"' in html
     assert "comment--focus" in html
     assert html.index(f'id="comment-{parent.pk}"') < html.index(f'id="comment-{reply.pk}"')
+
+
+def reply_chain(length: int) -> list[Comment]:
+    """A thread that is one chain of `length` comments, each replying to the one before."""
+    root = CommentFactory(reply_count=1)
+    chain = [root]
+    for depth in range(1, length):
+        chain.append(
+            Comment.objects.create(
+                lesson=root.lesson,
+                member=root.member,
+                parent=chain[-1],
+                root=root,
+                depth=depth,
+                body=f"第{depth}层",
+                body_html=f"<p>第{depth}层</p>",
+                reply_count=1 if depth < length - 1 else 0,
+            )
+        )
+    return chain
+
+
+def shown_ids(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'data-comment-id="(\d+)"', html)]
+
+
+def test_permalink_in_a_1000_deep_chain_shows_a_window_in_a_fixed_number_of_queries(
+    client, django_assert_num_queries
+):
+    """Issue 21: the page held the whole chain, 1.1–2.8 s and 2 MB a request."""
+    short, deep = reply_chain(12), reply_chain(1000)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("forum:comment", args=[short[6].pk]))
+    focus = deep[500]
+    with django_assert_num_queries(len(queries)):
+        html = client.get(reverse("forum:comment", args=[focus.pk])).content.decode()
+    assert shown_ids(html) == [c.pk for c in deep[495:505]]  # 5 above, 4 levels below
+    assert "comment--focus" in html
+    assert f'href="/comments/{deep[494].pk}/#comment-{deep[494].pk}" data-continue="up"' in html
+    assert f'href="/comments/{deep[504].pk}/#comment-{deep[504].pk}" data-continue="down"' in html
+    assert html.count("data-continue") == 2
+
+
+def test_permalink_at_the_top_or_the_end_of_a_chain_has_no_link_past_it(client):
+    chain = reply_chain(20)
+    top = client.get(reverse("forum:comment", args=[chain[0].pk])).content.decode()
+    assert shown_ids(top) == [c.pk for c in chain[:5]]
+    assert 'data-continue="up"' not in top and 'data-continue="down"' in top
+    end = client.get(reverse("forum:comment", args=[chain[-1].pk])).content.decode()
+    assert shown_ids(end) == [c.pk for c in chain[-6:]]
+    assert 'data-continue="up"' in end and 'data-continue="down"' not in end
+
+
+def test_permalink_shows_a_bounded_number_of_replies_oldest_first(client, monkeypatch):
+    monkeypatch.setattr("forum.selectors.WINDOW_REPLIES", 3)
+    parent = CommentFactory()
+    replies = [CommentFactory(lesson=parent.lesson, parent=parent) for _ in range(4)]
+    html = client.get(reverse("forum:comment", args=[parent.pk])).content.decode()
+    assert shown_ids(html) == [parent.pk, *(r.pk for r in replies[:3])]
+
+
+def test_permalink_window_stops_at_an_ancestor_the_reader_cannot_see(client):
+    chain = reply_chain(10)
+    Comment.objects.filter(pk=chain[6].pk).update(status=Comment.Status.HIDDEN)
+    Comment.objects.filter(pk=chain[5].pk).update(reply_count=0)  # as hiding counts it
+    html = client.get(reverse("forum:comment", args=[chain[8].pk])).content.decode()
+    assert shown_ids(html) == [chain[7].pk, chain[8].pk, chain[9].pk]
+    assert "data-continue" not in html
+    html = client.get(reverse("forum:comment", args=[chain[2].pk])).content.decode()
+    assert 'data-continue="down"' not in html  # the replies below it go on under a hidden one
+
+
+def test_permalink_of_a_reply_keeps_its_parents_author_reply_block(client, lesson):
+    parent = CommentFactory(lesson=lesson)
+    teacher = teacher_of(lesson.course)
+    services.comment_post(author=teacher, lesson=lesson, parent=parent, body="老师的回答")
+    other = services.comment_post(author=MemberFactory(), lesson=lesson, parent=parent, body="我")
+    html = client.get(reverse("forum:comment", args=[other.pk])).content.decode()
+    assert "author-reply-block" in card_of(html, parent) and "老师的回答" in html
 
 
 def test_hidden_comment_has_no_permalink(client):
