@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("forum", "0012_page_stamps"),
+        ("forum", "0013_comment_submission_key"),
     ]
 
     operations = [
