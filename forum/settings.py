@@ -118,7 +118,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # NUL and bytes that are not UTF-8 stop here (forum/input_guard.py).
     "forum.input_guard.InputGuardMiddleware",
-    "forum.caching.pages.EarlyAnswerMiddleware",
     "forum.middleware.HtmxPermissionDeniedMiddleware",
     "forum.middleware.DatabaseUnavailableMiddleware",
     "allauth.account.middleware.AccountMiddleware",

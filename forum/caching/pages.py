@@ -31,9 +31,7 @@ from functools import partial, wraps
 from cachetools import LRUCache
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.response import SimpleTemplateResponse
@@ -169,43 +167,11 @@ def shared_copies(
             if page is None:
                 return plain()
             _store(key, page)
-            if kind == "anonymous":
-                _early_params[request.path] = params
             return _answer(request, page, now, plain)
 
         return wrapper
 
     return decorate
-
-
-# The pages of which this process keeps anonymous copies: their paths, and the `params` of the
-# view that made them (for EarlyAnswerMiddleware). One entry per lesson page, at most.
-_early_params: dict[str, Callable[[HttpRequest], tuple]] = {}
-
-
-class EarlyAnswerMiddleware:
-    """A reader with no session and no message waiting gets a copy this process keeps, still
-    current, before URLs are resolved and the view's decorators run: the same answer as
-    `shared_copies` gives them, for less of Django's work (see docs/performance.md)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        params = _early_params.get(request.path)
-        if (
-            params is not None
-            and request.method in {"GET", "HEAD"}
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES
-            and CookieStorage.cookie_name not in request.COOKIES
-        ):
-            try:
-                page = local_pages.get(_key(request, "anonymous", params(request)))
-                if page is not None and stamp_of(page.lesson_id) == page.stamp:
-                    return _answer(request, page, None, None)
-            except (Http404, DatabaseError):  # the view answers: a 404, a 503
-                pass
-        return self.get_response(request)
 
 
 def _now(request: HttpRequest, kind: str, lesson_id: int) -> personal.Standing | None:

@@ -368,21 +368,3 @@ def test_a_page_whose_marks_do_not_match_what_was_recorded_is_not_cut():
     for html in (f"a{OPEN}<0{CLOSE}b", f"a{OPEN}csrf", f"{OPEN}>0{CLOSE}", f"x{CLOSE}"):
         with pytest.raises(Unrecordable):
             Pieces.cut(html, recorder)
-
-
-def test_readers_without_a_session_get_the_answer_the_view_gives_anyone_anonymous(
-    thread, django_assert_num_queries
-):
-    """forum.caching.pages.EarlyAnswerMiddleware answers them before URLs are resolved."""
-    lesson, _ = thread
-    Client().get(lesson.get_absolute_url())
-    with_session = Client()
-    with_session.cookies["sessionid"] = "no-such-session"  # anonymous, but the view decides
-    by_view = with_session.get(lesson.get_absolute_url())
-    with django_assert_num_queries(1):  # the lesson's stamp
-        early = Client().get(lesson.get_absolute_url())
-    assert early.wsgi_request.resolver_match is None  # answered before URL resolving
-    assert by_view.wsgi_request.resolver_match is not None
-    for header in ("ETag", "Last-Modified", "Vary", "Cache-Control", "X-Frame-Options"):
-        assert early[header] == by_view[header]
-    assert early.content == by_view.content
