@@ -371,11 +371,13 @@ _TRAILING = ".,;:!?'\"*"
 
 
 def _trim_url(url: str) -> str:
-    """Keep trailing punctuation and unbalanced ")" out of a bare URL."""
+    """Keep trailing punctuation and unbalanced ")" out of a bare URL (in one pass from the end)."""
+    unbalanced = url.count(")") - url.count("(")
     end = len(url)
     while end:
-        unbalanced = url.count("(", 0, end) < url.count(")", 0, end)
-        if url[end - 1] in _TRAILING or (url[end - 1] == ")" and unbalanced):
+        last = url[end - 1]
+        if last in _TRAILING or (last == ")" and unbalanced > 0):
+            unbalanced -= last == ")"
             end -= 1
         else:
             break
