@@ -166,7 +166,7 @@ class _TreeWalker(getTreeWalker("etree")):
     def getParentNode(self, node: Any) -> Any:
         if not isinstance(node, tuple) or node[3] == "text":
             return super().getParentNode(node)
-        element, key, parents, flag = node
+        parents = node[2]
         parent, parent_key = parents.pop(), self._keys.pop()
         return (parent, parent_key, parents, None) if parents else parent
 
@@ -356,14 +356,32 @@ def cap_html_nesting(html: str, limit: int = MAX_HTML_DEPTH) -> str:
     return _TAG.sub(keep_or_drop, html)
 
 
+# html5lib spends tens of microseconds on each tag and entity ("<" or "&"), and more as a text
+# node grows (it appends each entity to the node's text: 400,000 escaped "<" took 20 s). The
+# busiest lesson of the corpus holds ~6,200 of them (0.7 s); a comment of the maximum length, a
+# few thousand. A document with more is shown as its source, escaped, which needs no sanitizing.
+MAX_MARKUP = 20_000
+
+
+def _over_budget(html: str) -> bool:
+    return html.count("<") + html.count("&") > MAX_MARKUP
+
+
+def _as_source(text: str) -> str:
+    """`text` shown as written: escaped (NUL as the parser would show it) in a <pre>."""
+    return f"<pre>{escape(text.replace(chr(0), chr(0xFFFD)), quote=False)}</pre>\n"
+
+
 def render_lesson_body(markdown: str) -> str:
     """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
-    return sanitize_html(cap_html_nesting(_LESSON_MD.render(markdown)))
+    html = _LESSON_MD.render(markdown)
+    return _as_source(markdown) if _over_budget(html) else sanitize_html(cap_html_nesting(html))
 
 
 def render_comment_markdown(text: str) -> str:
     """Render a forum comment: a small Markdown subset, no raw HTML or images."""
-    return sanitize_html(_COMMENT_MD.render(text))
+    html = _COMMENT_MD.render(text)
+    return _as_source(text) if _over_budget(html) else sanitize_html(html)
 
 
 _URL = re.compile(r"https?://[A-Za-z0-9\[][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*", re.IGNORECASE)
@@ -398,8 +416,8 @@ def render_plain_text(text: str) -> str:
         parts.append(f'<a href="{href}" rel="{ANCHOR_REL}">{href}</a>')
         position = match.start() + len(url)
     parts.append(escape(text[position:]))
-    escaped = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
-    return sanitize_html(escaped.replace("\n", "<br>"))
+    escaped = "".join(parts).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+    return _as_source(text) if _over_budget(escaped) else sanitize_html(escaped)
 
 
 def _highlight_rules(style: str) -> list[str]:
