@@ -245,6 +245,7 @@ def markdown(
     queries: dict,
     plans: dict,
     imported: dict | None,
+    highlighted: list[str],
     notes: list[str],
 ) -> str:
     now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -282,6 +283,10 @@ def markdown(
         "## Import at speed",
         "",
         *_import(imported),
+        "",
+        "## The slowest comment with highlighted code",
+        "",
+        *highlighted,
         "",
         "## How it was measured",
         "",

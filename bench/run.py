@@ -32,7 +32,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
+import highlighting
 import loadgen
 import report
 import servers
@@ -83,6 +85,7 @@ class Bench:
         self.versions: dict[str, str] = {}
         self.databases: list[str] = []  # named before they exist: dropped even after a failure
         self.cache_prefixes: list[str] = []
+        self.highlighted: list[tuple[str, str, float]] = []
         self.peer_ready = None  # waits for django-comments-xtd's set-up in the background
         self.redis = self._redis_version() is not None
         self.postgres = servers.postgres_available()
@@ -374,6 +377,13 @@ class Bench:
         say(f"Timing import_lesson of {source}…")
         return sites.import_timed(env, source)
 
+    def time_highlighting(self) -> list[tuple[str, str, float]]:
+        say("Timing the slowest comment with highlighted code, per language…")
+        rows = highlighting.measure()
+        for language, unit, cost in rows[:3]:
+            say(f"  {language}: {cost:.3f} s ({unit!r})")
+        return rows
+
     def write(self, verified: dict, imported: dict | None) -> str:
         options = self.options
         client = "wrk" if self.use_wrk else "a bounded Python client (threads, http.client)"
@@ -389,6 +399,7 @@ class Bench:
             queries=self.queries,
             plans=self.plans,
             imported=imported,
+            highlighted=highlighting.markdown(self.highlighted),
             notes=self.notes,
         )
         options.output.parent.mkdir(parents=True, exist_ok=True)
@@ -425,6 +436,7 @@ def main() -> int:
     bench = Bench(options, work)
     signal.signal(signal.SIGTERM, stopped)
     try:
+        bench.highlighted = bench.time_highlighting()  # in-process, before any server starts
         bench.prepare()
         bench.measure()
         verified = bench.verify()

@@ -14,16 +14,16 @@ from html import escape
 from typing import Any
 
 import bleach
-from bleach.html5lib_shim import convert_entities
+from bleach.html5lib_shim import convert_entities, getTreeWalker
 from bleach.sanitizer import BleachSanitizerFilter
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexer import Lexer
+from pygments.lexers import find_lexer_class_by_name
 from pygments.token import STANDARD_TYPES
-from pygments.util import ClassNotFound
 
 ALLOWED_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "strong", "b", "em", "i"}
@@ -140,12 +140,43 @@ class _Sanitizer(BleachSanitizerFilter):
         return token
 
 
+class _TreeWalker(getTreeWalker("etree")):
+    """html5lib's etree walker, which finds an element's place in its parent in constant time.
+
+    html5lib's own searches the parent's children (list.count, list.index) each time it leaves
+    an element: quadratic in the width of the tree (40,000 table rows took minutes).
+    """
+
+    def __init__(self, tree: Any) -> None:
+        super().__init__(tree)
+        self._keys: list[int | None] = []  # the index of each open ancestor in its own parent
+
+    def getFirstChild(self, node: Any) -> Any:
+        child = super().getFirstChild(node)
+        if child is not None and child[3] is None:  # went down into an element
+            self._keys.append(node[1] if isinstance(node, tuple) else None)
+        return child
+
+    def getNextSibling(self, node: Any) -> Any:
+        sibling = super().getNextSibling(node)
+        if sibling is not None and node[3] == "text":  # from an element's text to its first child
+            self._keys.append(node[1])
+        return sibling
+
+    def getParentNode(self, node: Any) -> Any:
+        if not isinstance(node, tuple) or node[3] == "text":
+            return super().getParentNode(node)
+        parents = node[2]
+        parent, parent_key = parents.pop(), self._keys.pop()
+        return (parent, parent_key, parents, None) if parents else parent
+
+
 class _Cleaner(bleach.Cleaner):
     def clean(self, text: str) -> str:
         if not text:
             return ""
         stream = _Sanitizer(
-            source=self.walker(self.parser.parseFragment(text)),
+            source=_TreeWalker(self.parser.parseFragment(text)),
             allowed_tags=ALLOWED_TAGS,
             attributes=_allowed_attribute,
             allowed_protocols=self.protocols,
@@ -185,16 +216,49 @@ def sanitize_html(html: str) -> str:
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 
+# Fences are highlighted only in these languages (any Pygments alias of theirs, e.g. "py", "c++",
+# "sh"); any other name is plain escaped code. Pygments lexers are regular expressions, and many
+# backtrack on hostile text: easytrieve is cubic on tabs (a 5,000-character comment took minutes),
+# systemd and autohotkey likewise. Those listed here cost at most a few tens of milliseconds for a
+# block of the caps below, whatever it holds (tests/security/test_renderer_dos.py).
+HIGHLIGHTED_LANGUAGES = (
+    "python", "javascript", "typescript", "java", "go", "rust", "c", "cpp", "csharp", "kotlin",
+    "swift", "php", "ruby", "sql", "bash", "json", "yaml", "toml", "ini", "docker", "html", "xml",
+    "css", "markdown", "diff", "text",
+)  # fmt: skip
+# Inside one block most of them are still super-linear (a block of 1,000 characters can cost
+# 150 ms, of 2,000 up to 350 ms), so longer blocks are not highlighted at all. A document's cost is
+# then linear: at most (its length / the cap) blocks, each bounded. Comments are short and anyone
+# may write them; lessons hold real code (80% of the corpus's blocks are under 500 characters,
+# 98% under 2,000) and are written by teachers or imported by an operator.
+COMMENT_HIGHLIGHT_MAX_CHARS = 500
+LESSON_HIGHLIGHT_MAX_CHARS = 2_000
+# Markdown's lexer would highlight a fence inside it with whatever lexer that fence names.
+_LEXER_OPTIONS = {"markdown": {"handlecodeblocks": False}}
+_LEXERS: dict[str, tuple[type[Lexer], dict[str, Any]]] = {
+    alias: (lexer, _LEXER_OPTIONS.get(language, {}))
+    for language in HIGHLIGHTED_LANGUAGES
+    for lexer in [find_lexer_class_by_name(language)]
+    for alias in lexer.aliases
+}
 
-def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    token = tokens[idx]
-    language = (token.info.split() or [""])[0]
-    try:
-        lexer = get_lexer_by_name(language)
-    except ClassNotFound:
-        return f"<pre><code>{escape(token.content, quote=False)}</code></pre>\n"
-    code = highlight(token.content, lexer, _FORMATTER)
-    return f'<div class="highlight"><pre><code>{code}</code></pre></div>\n'
+
+def highlight_lexer(language: str) -> Lexer | None:
+    """The lexer a fence naming `language` is highlighted with, or None for plain code."""
+    found = _LEXERS.get(language.lower())
+    return None if found is None else found[0](**found[1])
+
+
+def _fence_renderer(max_chars: int) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        lexer = highlight_lexer((token.info.split() or [""])[0])
+        if lexer is None or len(token.content) > max_chars:
+            return f"<pre><code>{escape(token.content, quote=False)}</code></pre>\n"
+        code = highlight(token.content, lexer, _FORMATTER)
+        return f'<div class="highlight"><pre><code>{code}</code></pre></div>\n'
+
+    return render
 
 
 def _render_math(element: str, kind: str) -> Any:
@@ -226,7 +290,7 @@ def _lesson_parser() -> MarkdownIt:
     # No digits next to the dollars, no space inside: "$5 and $6" stays prose.
     math = {"allow_labels": False, "allow_space": False, "allow_digits": False}
     md.use(dollarmath_plugin, **math, double_inline=True)
-    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("fence", _fence_renderer(LESSON_HIGHLIGHT_MAX_CHARS))
     md.add_render_rule("math_inline", _render_math("span", "inline"))
     # $$…$$ inside a paragraph must stay phrasing content: a <div> would split the <p>.
     md.add_render_rule("math_inline_double", _render_math("span", "display"))
@@ -241,7 +305,7 @@ def _comment_parser() -> MarkdownIt:
     )
     # An image becomes "!" followed by a plain link; "# x" and "---" stay text.
     md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
-    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("fence", _fence_renderer(COMMENT_HIGHLIGHT_MAX_CHARS))
     md.core.ruler.push("presanitize", _presanitize)
     return md
 
@@ -292,14 +356,32 @@ def cap_html_nesting(html: str, limit: int = MAX_HTML_DEPTH) -> str:
     return _TAG.sub(keep_or_drop, html)
 
 
+# html5lib spends tens of microseconds on each tag and entity ("<" or "&"), and more as a text
+# node grows (it appends each entity to the node's text: 400,000 escaped "<" took 20 s). The
+# busiest lesson of the corpus holds ~6,200 of them (0.7 s); a comment of the maximum length, a
+# few thousand. A document with more is shown as its source, escaped, which needs no sanitizing.
+MAX_MARKUP = 20_000
+
+
+def _over_budget(html: str) -> bool:
+    return html.count("<") + html.count("&") > MAX_MARKUP
+
+
+def _as_source(text: str) -> str:
+    """`text` shown as written: escaped (NUL as the parser would show it) in a <pre>."""
+    return f"<pre>{escape(text.replace(chr(0), chr(0xFFFD)), quote=False)}</pre>\n"
+
+
 def render_lesson_body(markdown: str) -> str:
     """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
-    return sanitize_html(cap_html_nesting(_LESSON_MD.render(markdown)))
+    html = _LESSON_MD.render(markdown)
+    return _as_source(markdown) if _over_budget(html) else sanitize_html(cap_html_nesting(html))
 
 
 def render_comment_markdown(text: str) -> str:
     """Render a forum comment: a small Markdown subset, no raw HTML or images."""
-    return sanitize_html(_COMMENT_MD.render(text))
+    html = _COMMENT_MD.render(text)
+    return _as_source(text) if _over_budget(html) else sanitize_html(html)
 
 
 _URL = re.compile(r"https?://[A-Za-z0-9\[][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*", re.IGNORECASE)
@@ -307,11 +389,13 @@ _TRAILING = ".,;:!?'\"*"
 
 
 def _trim_url(url: str) -> str:
-    """Keep trailing punctuation and unbalanced ")" out of a bare URL."""
+    """Keep trailing punctuation and unbalanced ")" out of a bare URL (in one pass from the end)."""
+    unbalanced = url.count(")") - url.count("(")
     end = len(url)
     while end:
-        unbalanced = url.count("(", 0, end) < url.count(")", 0, end)
-        if url[end - 1] in _TRAILING or (url[end - 1] == ")" and unbalanced):
+        last = url[end - 1]
+        if last in _TRAILING or (last == ")" and unbalanced > 0):
+            unbalanced -= last == ")"
             end -= 1
         else:
             break
@@ -332,8 +416,8 @@ def render_plain_text(text: str) -> str:
         parts.append(f'<a href="{href}" rel="{ANCHOR_REL}">{href}</a>')
         position = match.start() + len(url)
     parts.append(escape(text[position:]))
-    escaped = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
-    return sanitize_html(escaped.replace("\n", "<br>"))
+    escaped = "".join(parts).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+    return _as_source(text) if _over_budget(escaped) else sanitize_html(escaped)
 
 
 def _highlight_rules(style: str) -> list[str]:

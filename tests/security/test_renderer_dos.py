@@ -19,11 +19,16 @@ from django.core.exceptions import ValidationError
 from forum.models import Comment
 from forum.services import clean_body, comment_post
 from lessons.rendering import (
+    COMMENT_HIGHLIGHT_MAX_CHARS,
+    HIGHLIGHTED_LANGUAGES,
     MAX_HTML_DEPTH,
+    MAX_MARKUP,
     cap_html_nesting,
+    highlight_lexer,
     render_comment_markdown,
     render_lesson_body,
     render_plain_text,
+    sanitize_html,
 )
 from tests.factories import LessonFactory, MemberFactory
 
@@ -150,3 +155,108 @@ def test_pathological_comment_of_the_maximum_length_is_posted_in_under_two_secon
     assert time.perf_counter() - started < 2.0
     assert comment.body == body
     assert comment.body_html
+
+
+# Issue 21: fenced code, and documents far longer than a comment. Each case is timed at n and 8n
+# (best of three, serially); linear is ~8, quadratic ~64.
+MAX_RATIO_8N = 16
+# Runs that make Pygments' regular expressions backtrack (easytrieve on tabs is cubic).
+HOSTILE_CODE = ["\t", " \n", "\t\n", ".", "<", "[", "*", "`", '"\\', "a\t"]
+FENCED = {
+    render_comment_markdown: COMMENT_HIGHLIGHT_MAX_CHARS,
+    # Lesson fences as long as the comment cap keep the test short; the cap is what bounds a block.
+    render_lesson_body: COMMENT_HIGHLIGHT_MAX_CHARS,
+}
+
+
+def growth(render: Callable[[str], str], small: str, large: str) -> float:
+    """cost(large) / cost(small), measured once more if over the bound: the machine is shared."""
+    ratio = cost(render, large) / cost(render, small)
+    if ratio >= MAX_RATIO_8N:
+        ratio = min(ratio, cost(render, large) / cost(render, small))
+    return ratio
+
+
+def hostile_fences(language: str, block: int) -> str:
+    """One fence of `block` characters per hostile run, each highlighted (under the cap)."""
+    return "".join(f"~~~{language}\n{repeat(unit)(block)}\n~~~\n" for unit in HOSTILE_CODE)
+
+
+@pytest.mark.parametrize("render", FENCED, ids=lambda render: render.__name__)
+@pytest.mark.parametrize("language", HIGHLIGHTED_LANGUAGES)
+def test_highlighted_code_costs_linearly_in_the_document(language: str, render: Callable) -> None:
+    """Each allowlisted lexer, blocks as long as the cap allows: 8x the blocks, ~8x the cost."""
+    small = hostile_fences(language, FENCED[render] - 1)  # the content ends with its newline
+    assert '<div class="highlight">' in render(small)
+    ratio = growth(render, small, small * 8)
+    assert ratio < MAX_RATIO_8N, f"{language}: 8x the code cost {ratio:.1f}x"
+
+
+def test_code_longer_than_the_cap_is_plain_escaped() -> None:
+    code = "x = '<b>'\n" * (COMMENT_HIGHLIGHT_MAX_CHARS // 10 + 1)
+    html = render_comment_markdown(f"```python\n{code}```")
+    assert html == f"<pre><code>{code.replace('<', '&lt;').replace('>', '&gt;')}</code></pre>\n"
+    assert render_lesson_body(f"```python\n{code}```").startswith('<div class="highlight">')
+
+
+@pytest.mark.parametrize("language", ["easytrieve", "systemd", "autohotkey", "no-such", "py2"])
+def test_a_language_off_the_allowlist_is_plain_escaped(language: str) -> None:
+    html = render_comment_markdown(f"```{language}\n<a>\t\n```")
+    assert html == "<pre><code>&lt;a&gt;\t\n</code></pre>\n"
+
+
+def test_aliases_of_allowlisted_languages_are_highlighted() -> None:
+    for alias in ("py", "C++", "sh", "js", "golang", "dockerfile", "yml"):
+        assert highlight_lexer(alias) is not None, alias
+    assert highlight_lexer("easytrieve") is None
+
+
+def test_markdown_code_does_not_highlight_the_fences_inside_it() -> None:
+    """Markdown's lexer would otherwise run the lexer a nested fence names (easytrieve, say)."""
+    assert highlight_lexer("md").handlecodeblocks is False
+
+
+@pytest.mark.django_db
+def test_comment_of_4980_tabs_named_easytrieve_is_stored_as_plain_escaped_code() -> None:
+    body = "```easytrieve\n" + "\t" * 4_980 + "\n```"
+    assert len(body) <= settings.FORUM_COMMENT_MAX_LENGTH
+    started = time.perf_counter()
+    comment = comment_post(author=MemberFactory(), lesson=LessonFactory(), body=body)
+    assert time.perf_counter() - started < 2.0
+    assert comment.body_html == "<pre><code>" + "\t" * 4_980 + "\n</code></pre>\n"
+
+
+# name: (render, text of n characters, n); 8n is the size the issue found slow.
+LONG_CASES = {
+    "URL then dots": (render_plain_text, lambda n: "http://a" + "." * (n - 8), 16_000),
+    "URL then dots in a lesson": (render_lesson_body, lambda n: "http://a" + "." * (n - 8), 16_000),
+    "escaped <": (render_lesson_body, repeat("<"), 6_000),
+    "escaped < imported": (render_plain_text, repeat("<"), 6_000),
+    "table rows": (
+        render_lesson_body,
+        lambda n: "|a|b|\n|-|-|\n" + repeat("|x|y|\n")(n - 12),
+        6_000,
+    ),
+    "line breaks imported": (render_plain_text, repeat("a\n"), 6_000),
+}
+
+
+@pytest.mark.parametrize("case", LONG_CASES)
+def test_long_document_cost_grows_about_linearly(case: str) -> None:
+    render, make, n = LONG_CASES[case]
+    ratio = growth(render, make(n), make(8 * n))
+    assert ratio < MAX_RATIO_8N, f"{case}: {8 * n} characters cost {ratio:.1f}x {n}"
+
+
+def test_a_document_over_the_markup_budget_is_its_escaped_source() -> None:
+    text = "<b>&</b>\n" * (MAX_MARKUP // 2)
+    source = "<pre>" + "&lt;b&gt;&amp;&lt;/b&gt;\n" * (MAX_MARKUP // 2) + "</pre>\n"
+    for render in RENDERERS:
+        assert render(text) == source, render.__name__
+    assert sanitize_html(source) == source
+
+
+def test_a_wide_table_keeps_every_row() -> None:
+    html = render_lesson_body("|a|b|\n|-|-|\n" + "|x|y|\n" * 3_000)
+    assert html.count("<tr>") == 3_001
+    assert html.count("<td>x</td>") == 3_000
