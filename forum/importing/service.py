@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from forum.caching import stamps
-from forum.importing.source import SourceComment, SourcePage
+from forum.importing.source import MAX_NAME, SourceComment, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
 from lessons.rendering import render_plain_text
@@ -80,13 +82,45 @@ def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
     wanted = {_member_key(c.name, c.avatar_url): c for c in comments}
     existing = {m.import_key: m for m in Member.objects.filter(import_key__in=wanted)}
     missing = [
-        Member(import_key=key, display_name=c.name[:150], avatar_url=c.avatar_url)
+        # The parser warned about a longer name; the key keeps the whole of it.
+        Member(import_key=key, display_name=c.name[:MAX_NAME], avatar_url=c.avatar_url)
         for key, c in wanted.items()
         if key not in existing
     ]
     Member.objects.bulk_create(missing)
     existing.update({m.import_key: m for m in missing})
     return existing
+
+
+def normalized_title(title: str) -> str:
+    """What makes two titles the same lesson or course: compatibility forms, case and runs of
+    whitespace aside (`⼯` and `工`, `AI` and `ai`)."""
+    return " ".join(unicodedata.normalize("NFKC", title).lower().split())
+
+
+def _readable_slug(text: str, *, fallback: str) -> str:
+    # slugify drops "+" and "#": "C++入门" and "C#入门" would both be "c入门".
+    spelled = text.replace("+", " plus ").replace("#", " sharp ")
+    return unicode_slug(spelled, fallback=fallback)
+
+
+def _free_slug(text: str, *, fallback: str, taken: Callable[[str], bool]) -> str:
+    """A slug for a new course or lesson that no other one holds: the readable slug of `text`,
+    else with -2 … -9, else with a short digest of the text."""
+    base = _readable_slug(text, fallback=fallback)
+    for suffix in ("", *(f"-{n}" for n in range(2, 10)), "-" + _digest(text)[:8]):
+        slug = base[: 200 - len(suffix)].strip("-") + suffix
+        if not taken(slug):
+            return slug
+    raise ValueError(f"no free slug for {text!r}")
+
+
+def _fit(value: str, limit: int, what: str, warnings: list[str]) -> str:
+    """`value` cut to the column's length, with a warning: the same on every database."""
+    if len(value) <= limit:
+        return value
+    warnings.append(f"{what} {value[:40]!r}… cut to {limit} characters")
+    return value[:limit]
 
 
 def _staff_member(course: Course, name: str) -> Member:
@@ -98,13 +132,31 @@ def _staff_member(course: Course, name: str) -> Member:
 
 
 def _course(title: str, teacher: str) -> Course:
-    course, created = Course.objects.get_or_create(
-        slug=unicode_slug(title, fallback="course"), defaults={"title": title, "teacher": teacher}
-    )
-    if not created and teacher and not course.teacher:
+    """The course titled `title` (normalized), created if there is none. Its slug alone never
+    decides: "C++" and "C#" have different courses whatever their slugs."""
+    plain = unicode_slug(title, fallback="course")
+    readable = _readable_slug(title, fallback="course")
+    wanted = normalized_title(title)
+    candidates = Course.objects.filter(
+        Q(title=title) | Q(slug__in=[plain, readable]) | Q(slug__startswith=f"{readable}-")
+    ).order_by("pk")
+    course = next((c for c in candidates if normalized_title(c.title) == wanted), None)
+    if course is None:
+        slug = _free_slug(
+            title, fallback="course", taken=lambda s: Course.objects.filter(slug=s).exists()
+        )
+        return Course.objects.create(slug=slug, title=title, teacher=teacher)
+    if teacher and not course.teacher:
         course.teacher = teacher
         course.save(update_fields=["teacher", "updated_at"])
     return course
+
+
+def _lesson(course: Course, number: int | None, title: str) -> Lesson | None:
+    """The lesson of `course` with this number and title (normalized), if there is one."""
+    wanted = normalized_title(title)
+    candidates = Lesson.objects.filter(course=course, number=number).order_by("pk")
+    return next((x for x in candidates if normalized_title(x.title) == wanted), None)
 
 
 @transaction.atomic
@@ -123,15 +175,29 @@ def lesson_import(
 
     With `keep_existing` a lesson that is already here is left as it is, whatever its revision.
     """
-    teacher = teacher or teacher_from_body(page.body_markdown)
+    warnings = list(page.warnings)
+    course_title = _fit(
+        course_title, Course._meta.get_field("title").max_length, "course title", warnings
+    )
+    title = _fit(title, Lesson._meta.get_field("title").max_length, "lesson title", warnings)
+    teacher = _fit(
+        teacher or teacher_from_body(page.body_markdown),
+        Course._meta.get_field("teacher").max_length,
+        "teacher's name",
+        warnings,
+    )
     course = _course(course_title, teacher)
     teacher = teacher or course.teacher
-    slug = unicode_slug(f"{number:02d}-{title}" if number is not None else title, fallback="lesson")
-    lesson = Lesson.objects.filter(course=course, slug=slug).first()
+    lesson = _lesson(course, number, title)
     if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
-        return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)))
+        return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)), warnings)
 
     if lesson is None:
+        slug = _free_slug(
+            f"{number:02d}-{title}" if number is not None else title,
+            fallback="lesson",
+            taken=lambda s: Lesson.objects.filter(course=course, slug=s).exists(),
+        )
         lesson = Lesson(course=course, slug=slug)
         outcome = "created"
     else:
@@ -144,7 +210,7 @@ def lesson_import(
     lesson.source_digest = source_digest
     lesson.save()
 
-    result = ImportResult(lesson, outcome, warnings=list(page.warnings))
+    result = ImportResult(lesson, outcome, warnings=warnings)
     _import_comments(lesson, page, teacher, result)
     counted = Comment.objects.for_lesson(lesson).counted()
     # Not lesson.save(): that renders the article again, which is most of an import's time.

@@ -19,6 +19,10 @@ MARKDOWN = "markdown"
 GEEKTIME_HTML = "geektime-html"
 # Counts are stored in 32-bit integer columns (PostgreSQL's integer).
 MAX_COUNT = 2_147_483_647
+# Member.avatar_url's and Member.display_name's lengths: checked here, the same on every database
+# (SQLite would store a longer value, PostgreSQL refuse the whole page).
+MAX_AVATAR_URL = 500
+MAX_NAME = 150
 # The largest page read (a file or a download): the biggest real page is ~250 KB.
 MAX_PAGE_BYTES = 5_000_000
 
@@ -359,7 +363,7 @@ class _Parser:
         created_at, has_time = self.date(item["date"], n, pos)
         return SourceComment(
             position=n,
-            name=clean_name(item["name"]),
+            name=self.commenter(item["name"], n, pos),
             avatar_url=self.avatar(item["avatar"], n, pos),
             likes=self.number(item["likes"], "likes", n, pos, minimum=0),
             reply_count=self.number(item["replies"], "reply count", n, pos),
@@ -385,7 +389,7 @@ class _Parser:
             self.warn("reply without 作者回复/编辑回复 label, kept unlabelled", pos, n)
         return SourceComment(
             position=n,
-            name=clean_name(strip_tags(fields["name"])),
+            name=self.commenter(strip_tags(fields["name"]), n, pos),
             avatar_url=self.avatar(_img_src(raw) or "", n, pos),
             likes=None,
             reply_count=None,
@@ -410,7 +414,18 @@ class _Parser:
         if not found:
             self.warn(f"avatar {_snippet(url)} dropped: not an http(s) URL", pos, n)
             return ""
-        return "https://" + found[1]
+        url = "https://" + found[1]
+        if len(url) > MAX_AVATAR_URL:
+            reason = f"avatar {_snippet(url)} dropped: longer than {MAX_AVATAR_URL} characters"
+            self.warn(reason, pos, n)
+            return ""
+        return url
+
+    def commenter(self, raw: str, n: int, pos: int) -> str:
+        name = clean_name(raw)
+        if len(name) > MAX_NAME:
+            self.warn(f"name {_snippet(name)} cut to {MAX_NAME} characters", pos, n)
+        return name
 
     def number(self, raw: str, what: str, n: int, pos: int, minimum: int = -1) -> int:
         value = _whole_number(raw)
