@@ -84,7 +84,8 @@ class Lesson(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        self.body_html = render_lesson_body(self.body_markdown)
+        if getattr(self, "_rendered_from", None) != self.body_markdown:
+            self.body_html = render_lesson_body(self.body_markdown)
         if not self.slug:
             self.slug = unicode_slug(self.title, fallback=f"lesson-{self.number or 0}")
         super().save(*args, **kwargs)
@@ -100,3 +101,10 @@ class Lesson(models.Model):
         deleted = super().delete(*args, **kwargs)
         Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())
         return deleted
+
+    def set_body(self, markdown: str, *, html: str) -> None:
+        """The body, with `html` = render_lesson_body(markdown) rendered beforehand (outside a
+        transaction: the importer); save() then keeps it rather than render again."""
+        self.body_markdown = markdown
+        self.body_html = html
+        self._rendered_from = markdown

@@ -1,6 +1,8 @@
 """Write one parsed source page into the database: course, lesson, members, comments.
 
-One transaction per page. Importing the same page twice changes nothing; a newer revision
+Rendering (the article's Markdown, every comment's text) is most of an import's time, so it is
+done first, outside any transaction (`page_render`); `lesson_import` then writes the page in one
+short transaction. Importing the same page twice changes nothing; a newer revision
 updates the body and the counts of the comments it recognizes and adds the new ones. Comments,
 likes and replies made on the forum are never touched.
 """
@@ -21,13 +23,21 @@ from forum.caching import stamps
 from forum.importing.source import MAX_NAME, SourceComment, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
-from lessons.rendering import render_plain_text
+from lessons.rendering import render_lesson_body, render_plain_text
 
 _TEACHER_GREETING = re.compile(r"你好，我是([^，。,.\s]{1,20})[，。,.]")
 AUTHOR_NAME = "作者"
 EDITOR_NAME = "编辑"
 UNNUMBERED_FIRST = ("开篇词", "导读", "课前")
 UNNUMBERED_POSITION = 10_000
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page's HTML, rendered before its transaction."""
+
+    body_html: str
+    comments: dict[str, str]  # source key of a comment or an author reply → its HTML
 
 
 @dataclass
@@ -131,16 +141,20 @@ def _staff_member(course: Course, name: str) -> Member:
     return member
 
 
-def _course(title: str, teacher: str) -> Course:
-    """The course titled `title` (normalized), created if there is none. Its slug alone never
-    decides: "C++" and "C#" have different courses whatever their slugs."""
+def _find_course(title: str) -> Course | None:
+    """The course titled `title` (normalized). Its slug alone never decides: "C++" and "C#"
+    have different courses whatever their slugs."""
     plain = unicode_slug(title, fallback="course")
     readable = _readable_slug(title, fallback="course")
     wanted = normalized_title(title)
     candidates = Course.objects.filter(
         Q(title=title) | Q(slug__in=[plain, readable]) | Q(slug__startswith=f"{readable}-")
     ).order_by("pk")
-    course = next((c for c in candidates if normalized_title(c.title) == wanted), None)
+    return next((c for c in candidates if normalized_title(c.title) == wanted), None)
+
+
+def _course(title: str, teacher: str) -> Course:
+    course = _find_course(title)
     if course is None:
         slug = _free_slug(
             title, fallback="course", taken=lambda s: Course.objects.filter(slug=s).exists()
@@ -150,6 +164,26 @@ def _course(title: str, teacher: str) -> Course:
         course.teacher = teacher
         course.save(update_fields=["teacher", "updated_at"])
     return course
+
+
+def page_render(page: SourcePage) -> RenderedPage:
+    """Render the article and every comment and reply of `page`, touching no database."""
+    comments = {}
+    for key, comment in zip(_comment_keys(page.comments), page.comments, strict=True):
+        comments[key] = render_plain_text(comment.body)
+        if comment.author_reply:
+            comments[_reply_key(key)] = render_plain_text(comment.author_reply)
+    return RenderedPage(render_lesson_body(page.body_markdown), comments)
+
+
+def lesson_is_current(
+    *, course_title: str, title: str, number: int | None, source_digest: str, keep_existing: bool
+) -> bool:
+    """Whether `lesson_import` would leave the lesson as it is (so nothing need be rendered).
+    A read outside the transaction: `lesson_import` checks again."""
+    course = _find_course(course_title)
+    lesson = _lesson(course, number, title) if course else None
+    return lesson is not None and (keep_existing or lesson.source_digest == source_digest)
 
 
 def _lesson(course: Course, number: int | None, title: str) -> Lesson | None:
@@ -170,10 +204,13 @@ def lesson_import(
     source_ref: str,
     source_digest: str,
     keep_existing: bool = False,
+    rendered: RenderedPage | None = None,
 ) -> ImportResult:
     """Create or update the lesson of `page` and its imported comments.
 
     With `keep_existing` a lesson that is already here is left as it is, whatever its revision.
+    `rendered` is `page_render(page)`, done before the transaction; without it the page is
+    rendered here, inside it.
     """
     warnings = list(page.warnings)
     course_title = _fit(
@@ -205,13 +242,14 @@ def lesson_import(
     lesson.title = title
     lesson.number = number
     lesson.position = lesson_position(number, title)
-    lesson.body_markdown = page.body_markdown
+    rendered = rendered or page_render(page)
+    lesson.set_body(page.body_markdown, html=rendered.body_html)
     lesson.source_ref = source_ref[:1000]
     lesson.source_digest = source_digest
     lesson.save()
 
     result = ImportResult(lesson, outcome, warnings=warnings)
-    _import_comments(lesson, page, teacher, result)
+    _import_comments(lesson, page, teacher, rendered, result)
     counted = Comment.objects.for_lesson(lesson).counted()
     # Not lesson.save(): that renders the article again, which is most of an import's time.
     Lesson.objects.filter(pk=lesson.pk).update(
@@ -221,7 +259,9 @@ def lesson_import(
     return result
 
 
-def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: ImportResult) -> None:
+def _import_comments(
+    lesson: Lesson, page: SourcePage, teacher: str, rendered: RenderedPage, result: ImportResult
+) -> None:
     keys = _comment_keys(page.comments)
     existing = {
         c.source_key: c
@@ -241,7 +281,7 @@ def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: Imp
                     lesson=lesson,
                     member=members[_member_key(source.name, source.avatar_url)],
                     body=source.body,
-                    body_html=render_plain_text(source.body),
+                    body_html=rendered.comments[key],
                     source_key=key,
                     source_position=source.position,
                     is_featured=True,
@@ -292,7 +332,7 @@ def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: Imp
                 root=parents[key],
                 depth=1,
                 body=source.author_reply,
-                body_html=render_plain_text(source.author_reply),
+                body_html=rendered.comments[_reply_key(key)],
                 source_key=_reply_key(key),
                 is_author_reply=is_teacher,
                 author_reply_label=source.author_reply_label,

@@ -22,7 +22,13 @@ from django.db import DatabaseError, transaction
 
 from forum.importing.fetch import FetchError, fetch_url
 from forum.importing.filenames import lesson_name_from_filename, natural_key
-from forum.importing.service import ImportResult, lesson_import
+from forum.importing.service import (
+    ImportResult,
+    RenderedPage,
+    lesson_import,
+    lesson_is_current,
+    page_render,
+)
 from forum.importing.source import MAX_PAGE_BYTES, SourceError, parse_page
 
 PAGE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -241,23 +247,35 @@ class Command(BaseCommand):
         course = options["course"] or source.course
         if not course:
             raise SourceError("no course: give one with --course", name=source.ref)
+        identity = {"course_title": course, "title": title, "number": number}
+        digest = hashlib.sha256(data).hexdigest()
+        current = lesson_is_current(
+            **identity, source_digest=digest, keep_existing=options["keep_existing"]
+        )
+        # Rendered here, before the transaction: a page's writes then hold their locks briefly.
+        rendered = None if current else page_render(page)
+        result = self._write(
+            page=page,
+            **identity,
+            teacher=options["teacher"] or "",
+            source_ref=source.ref,
+            source_digest=digest,
+            keep_existing=options["keep_existing"],
+            rendered=rendered,
+            dry_run=options["dry_run"],
+        )
+        result.warnings[:0] = warnings
+        return result
+
+    def _write(self, *, dry_run: bool, rendered: RenderedPage | None, **page) -> ImportResult:
+        """The page's one transaction (rolled back by --dry-run)."""
         try:
             with transaction.atomic():
-                result = lesson_import(
-                    page=page,
-                    course_title=course,
-                    title=title,
-                    number=number,
-                    teacher=options["teacher"] or "",
-                    source_ref=source.ref,
-                    source_digest=hashlib.sha256(data).hexdigest(),
-                    keep_existing=options["keep_existing"],
-                )
-                if options["dry_run"]:
+                result = lesson_import(rendered=rendered, **page)
+                if dry_run:
                     raise DryRun
         except DryRun:
             pass
-        result.warnings[:0] = warnings
         return result
 
     def _progress(self, index: int, total: int, name: str) -> None:
