@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from forum.caching import stamps
-from forum.importing.source import MAX_NAME, SourceComment, SourcePage
+from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
 from lessons.rendering import render_lesson_body, render_plain_text
@@ -166,14 +167,27 @@ def _course(title: str, teacher: str) -> Course:
     return course
 
 
-def page_render(page: SourcePage) -> RenderedPage:
-    """Render the article and every comment and reply of `page`, touching no database."""
+def page_render(page: SourcePage, *, seconds: float | None = None) -> RenderedPage:
+    """Render the article and every comment and reply of `page`, touching no database.
+
+    With `seconds`, a page that takes longer is refused (SourceError) between two comments: one
+    text's rendering is bounded by the renderer, a page's by this.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    def in_time() -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise SourceError(f"took longer than {seconds:g} s to render, the limit for a page")
+
+    body_html = render_lesson_body(page.body_markdown)
     comments = {}
     for key, comment in zip(_comment_keys(page.comments), page.comments, strict=True):
+        in_time()
         comments[key] = render_plain_text(comment.body)
         if comment.author_reply:
             comments[_reply_key(key)] = render_plain_text(comment.author_reply)
-    return RenderedPage(render_lesson_body(page.body_markdown), comments)
+    in_time()
+    return RenderedPage(body_html, comments)
 
 
 def lesson_is_current(

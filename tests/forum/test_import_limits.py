@@ -3,12 +3,13 @@ same on every database, lessons that slugify alike kept apart, no need for the c
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
-from forum.importing import source
+from forum.importing import service, source
 from forum.importing.filenames import lesson_name_from_filename
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson
@@ -102,6 +103,27 @@ def test_page_over_the_size_limit_is_one_error_and_the_run_goes_on(
 
     assert [line for line in run.error_lines if "01-大.md" in line and "2,000 bytes" in line]
     assert list(Lesson.objects.values_list("title", flat=True)) == ["小"]
+
+
+def test_page_over_the_time_limit_is_one_error_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render = service.render_plain_text
+
+    def slow_render(text: str) -> str:
+        if "慢" in text:
+            time.sleep(0.3)
+        return render(text)
+
+    monkeypatch.setattr(service, "render_plain_text", slow_render)
+    course = tmp_path / "课程"
+    write(course / "01-慢.md", page(*[("Ann", f"慢 {n}") for n in range(5)]))
+    write(course / "02-快.md", page(("Ann", "hello")))
+
+    run = run_import(course, "--keep-going", "--page-seconds", "0.5")
+
+    assert [line for line in run.error_lines if "01-慢.md" in line and "longer than 0.5 s" in line]
+    assert list(Lesson.objects.values_list("title", flat=True)) == ["快"]
 
 
 def test_600_character_avatar_url_is_one_warning_and_the_rest_is_imported(

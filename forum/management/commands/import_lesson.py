@@ -177,6 +177,13 @@ class Command(BaseCommand):
             "given (without it they are refused).",
         )
         parser.add_argument(
+            "--page-seconds",
+            type=float,
+            default=120.0,
+            help="Seconds allowed to render each page; a page that takes longer fails "
+            "(with --keep-going the run goes on). Default: 120.",
+        )
+        parser.add_argument(
             "--timeout",
             type=float,
             default=15.0,
@@ -253,7 +260,7 @@ class Command(BaseCommand):
             **identity, source_digest=digest, keep_existing=options["keep_existing"]
         )
         # Rendered here, before the transaction: a page's writes then hold their locks briefly.
-        rendered = None if current else page_render(page)
+        rendered = None if current else page_render(page, seconds=options["page_seconds"])
         result = self._write(
             page=page,
             **identity,
