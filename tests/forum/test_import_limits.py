@@ -90,6 +90,19 @@ def test_symlink_given_as_the_source_is_refused_without_follow_symlinks(tmp_path
     assert Lesson.objects.count() == 1
 
 
+def test_folder_given_as_a_symlink_is_read_but_links_inside_it_are_not(tmp_path: Path) -> None:
+    write(tmp_path / "private" / "notes.md", page(("Eve", "secret text")))
+    course = tmp_path / "课程"
+    write(course / "01-正常.md", page(("Ann", "hello")))
+    (course / "02-看这里.md").symlink_to(tmp_path / "private" / "notes.md")
+    (tmp_path / "链接").symlink_to(course)
+
+    run = run_import(tmp_path / "链接", "--keep-going", "--course", "课程")
+
+    assert [line for line in run.error_lines if "02-看这里.md" in line]
+    assert list(Lesson.objects.values_list("title", flat=True)) == ["正常"]
+
+
 def test_page_over_the_size_limit_is_one_error_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

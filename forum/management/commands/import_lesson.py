@@ -58,7 +58,9 @@ def expand_sources(arguments: list[str], *, follow_symlinks: bool = False) -> li
             sources.append(Source(argument, name, segments[-2] if len(segments) > 1 else ""))
             continue
         path = Path(argument)
-        if path.is_symlink() and not follow_symlinks:
+        # A folder given may be a link (the operator named it); a file may not: a shell glob
+        # over an untrusted folder (`dir/*.md`) gives its links as arguments.
+        if path.is_symlink() and not follow_symlinks and not path.is_dir():
             raise CommandError(f"{argument}: a symbolic link, not read (see --follow-symlinks)")
         if path.is_dir():
             sources.extend(_folder_sources(path, follow_symlinks=follow_symlinks))
