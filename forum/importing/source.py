@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -247,13 +246,15 @@ class _Parser:
         self.text = text
         self.name = name
         self.warnings: list[str] = []
-        self.newlines: list[int] | None = None
+        self.counted = (0, 1)  # (a position, its line)
 
     def line(self, pos: int) -> int:
-        # Offsets of the newlines, found once: a page may have tens of thousands of warnings.
-        if self.newlines is None:
-            self.newlines = [found.start() for found in re.finditer("\n", self.text)]
-        return bisect_left(self.newlines, pos) + 1
+        # Counted on from the last position asked for: warnings come in page order, and a page
+        # may have tens of thousands of them (counting from the start each time was quadratic).
+        start, line = self.counted if pos >= self.counted[0] else (0, 1)
+        line += self.text.count("\n", start, pos)
+        self.counted = (pos, line)
+        return line
 
     def error(self, reason: str, pos: int | None = None, item: int | None = None) -> SourceError:
         line = None if pos is None else self.line(pos)
