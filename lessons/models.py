@@ -85,7 +85,7 @@ class Lesson(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if getattr(self, "_rendered_from", None) != self.body_markdown:
-            self.body_html = render_lesson_body(self.body_markdown)
+            self.render_body()
         if not self.slug:
             self.slug = unicode_slug(self.title, fallback=f"lesson-{self.number or 0}")
         super().save(*args, **kwargs)
@@ -102,9 +102,8 @@ class Lesson(models.Model):
         Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())
         return deleted
 
-    def set_body(self, markdown: str, *, html: str) -> None:
-        """The body, with `html` = render_lesson_body(markdown) rendered beforehand (outside a
-        transaction: the importer); save() then keeps it rather than render again."""
-        self.body_markdown = markdown
-        self.body_html = html
-        self._rendered_from = markdown
+    def render_body(self) -> None:
+        """Render the body now (the importer does it before its transaction); save() then
+        renders again only if body_markdown has changed since."""
+        self.body_html = render_lesson_body(self.body_markdown)
+        self._rendered_from = self.body_markdown

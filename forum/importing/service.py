@@ -24,7 +24,7 @@ from forum.caching import stamps
 from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
-from lessons.rendering import render_lesson_body, render_plain_text
+from lessons.rendering import render_plain_text
 
 _TEACHER_GREETING = re.compile(r"你好，我是([^，。,.\s]{1,20})[，。,.]")
 AUTHOR_NAME = "作者"
@@ -35,10 +35,12 @@ UNNUMBERED_POSITION = 10_000
 
 @dataclass(frozen=True)
 class RenderedPage:
-    """A page's HTML, rendered before its transaction."""
+    """A page's rows, unsaved, with their HTML rendered before its transaction: the lesson's
+    body, and each comment and author reply by source key (its lesson, member and parent are
+    set when it is written)."""
 
-    body_html: str
-    comments: dict[str, str]  # source key of a comment or an author reply → its HTML
+    lesson: Lesson
+    comments: dict[str, Comment]
 
 
 @dataclass
@@ -179,15 +181,36 @@ def page_render(page: SourcePage, *, seconds: float | None = None) -> RenderedPa
         if deadline is not None and time.monotonic() > deadline:
             raise SourceError(f"took longer than {seconds:g} s to render, the limit for a page")
 
-    body_html = render_lesson_body(page.body_markdown)
+    lesson = Lesson(body_markdown=page.body_markdown)
+    lesson.render_body()
     comments = {}
-    for key, comment in zip(_comment_keys(page.comments), page.comments, strict=True):
+    for key, source in zip(_comment_keys(page.comments), page.comments, strict=True):
         in_time()
-        comments[key] = render_plain_text(comment.body)
-        if comment.author_reply:
-            comments[_reply_key(key)] = render_plain_text(comment.author_reply)
+        comments[key] = Comment(
+            body=source.body,
+            body_html=render_plain_text(source.body),
+            source_key=key,
+            source_position=source.position,
+            is_featured=True,
+            imported_like_count=source.likes or 0,
+            like_count=source.likes or 0,
+            imported_reply_count=source.reply_count,
+            created_at=source.created_at,
+            created_date_only=not source.has_time,
+        )
+        if source.author_reply:
+            comments[_reply_key(key)] = Comment(
+                depth=1,
+                body=source.author_reply,
+                body_html=render_plain_text(source.author_reply),
+                source_key=_reply_key(key),
+                is_author_reply=source.author_reply_label != "编辑回复",
+                author_reply_label=source.author_reply_label,
+                created_at=source.created_at,
+                created_date_only=not source.has_time,
+            )
     in_time()
-    return RenderedPage(body_html, comments)
+    return RenderedPage(lesson, comments)
 
 
 def lesson_is_current(
@@ -243,24 +266,28 @@ def lesson_import(
     if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
         return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)), warnings)
 
+    rendered = rendered or page_render(page)
+    # The rendered lesson becomes the row: its body is not rendered again inside the transaction.
+    update_fields = None
     if lesson is None:
         slug = _free_slug(
             f"{number:02d}-{title}" if number is not None else title,
             fallback="lesson",
             taken=lambda s: Lesson.objects.filter(course=course, slug=s).exists(),
         )
-        lesson = Lesson(course=course, slug=slug)
         outcome = "created"
     else:
+        slug = lesson.slug
         outcome = "updated"
-    lesson.title = title
-    lesson.number = number
+        update_fields = ["title", "number", "position", "body_markdown", "body_html"]
+        update_fields += ["source_ref", "source_digest", "updated_at"]
+    existing, lesson = lesson, rendered.lesson
+    lesson.pk = existing.pk if existing else None
+    lesson.course, lesson.slug, lesson.title, lesson.number = course, slug, title, number
     lesson.position = lesson_position(number, title)
-    rendered = rendered or page_render(page)
-    lesson.set_body(page.body_markdown, html=rendered.body_html)
     lesson.source_ref = source_ref[:1000]
     lesson.source_digest = source_digest
-    lesson.save()
+    lesson.save(update_fields=update_fields)
 
     result = ImportResult(lesson, outcome, warnings=warnings)
     _import_comments(lesson, page, teacher, rendered, result)
@@ -290,22 +317,10 @@ def _import_comments(
     for key, source in zip(keys, page.comments, strict=True):
         comment = existing.get(key)
         if comment is None:
-            new_comments.append(
-                Comment(
-                    lesson=lesson,
-                    member=members[_member_key(source.name, source.avatar_url)],
-                    body=source.body,
-                    body_html=rendered.comments[key],
-                    source_key=key,
-                    source_position=source.position,
-                    is_featured=True,
-                    imported_like_count=source.likes or 0,
-                    like_count=source.likes or 0,
-                    imported_reply_count=source.reply_count,
-                    created_at=source.created_at,
-                    created_date_only=not source.has_time,
-                )
-            )
+            comment = rendered.comments[key]
+            comment.lesson = lesson
+            comment.member = members[_member_key(source.name, source.avatar_url)]
+            new_comments.append(comment)
             continue
         changes = {}
         if comment.source_position != source.position:
@@ -323,37 +338,22 @@ def _import_comments(
     Comment.objects.bulk_create(new_comments)
     result.comments["created"] += len(new_comments)
 
-    replies = [(k, s) for k, s in zip(keys, page.comments, strict=True) if s.author_reply]
+    replies = [k for k, s in zip(keys, page.comments, strict=True) if s.author_reply]
     if not replies:
         return
     parents = {
-        c.source_key: c
-        for c in Comment.objects.filter(lesson=lesson, source_key__in=[k for k, _ in replies])
+        c.source_key: c for c in Comment.objects.filter(lesson=lesson, source_key__in=replies)
     }
     new_replies = []
-    for key, source in replies:
+    for key in replies:
         if _reply_key(key) in existing:
             continue
-        is_teacher = source.author_reply_label != "编辑回复"
-        author = _staff_member(
-            lesson.course, (teacher or AUTHOR_NAME) if is_teacher else EDITOR_NAME
-        )
-        new_replies.append(
-            Comment(
-                lesson=lesson,
-                member=author,
-                parent=parents[key],
-                root=parents[key],
-                depth=1,
-                body=source.author_reply,
-                body_html=rendered.comments[_reply_key(key)],
-                source_key=_reply_key(key),
-                is_author_reply=is_teacher,
-                author_reply_label=source.author_reply_label,
-                created_at=source.created_at,
-                created_date_only=not source.has_time,
-            )
-        )
+        reply = rendered.comments[_reply_key(key)]
+        name = (teacher or AUTHOR_NAME) if reply.is_author_reply else EDITOR_NAME
+        reply.lesson = lesson
+        reply.member = _staff_member(lesson.course, name)
+        reply.parent = reply.root = parents[key]
+        new_replies.append(reply)
     Comment.objects.bulk_create(new_replies)
     result.comments["created"] += len(new_replies)
     # Each parent gets at most one imported reply, so one UPDATE counts them all.
