@@ -84,7 +84,8 @@ class Lesson(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        self.body_html = render_lesson_body(self.body_markdown)
+        if getattr(self, "_rendered_from", None) != self.body_markdown:
+            self.render_body()
         if not self.slug:
             self.slug = unicode_slug(self.title, fallback=f"lesson-{self.number or 0}")
         super().save(*args, **kwargs)
@@ -100,3 +101,9 @@ class Lesson(models.Model):
         deleted = super().delete(*args, **kwargs)
         Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())
         return deleted
+
+    def render_body(self) -> None:
+        """Render the body now (the importer does it before its transaction); save() then
+        renders again only if body_markdown has changed since."""
+        self.body_html = render_lesson_body(self.body_markdown)
+        self._rendered_from = self.body_markdown

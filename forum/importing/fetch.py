@@ -194,7 +194,9 @@ def fetch_url(
             if response.status != 200:
                 raise FetchError(f"{url}: HTTP {response.status} {response.reason}")
             declared = response.getheader("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
+            # isascii: isdigit() accepts "²"; the length: int() refuses over 4,300 digits.
+            too_long = declared and (len(declared) > 18 or int(declared) > max_bytes)
+            if declared and declared.isascii() and declared.isdigit() and too_long:
                 raise FetchError(f"{url}: {declared} bytes is over the {max_bytes}-byte limit")
             body = response.read(max_bytes + 1)
             if len(body) > max_bytes:

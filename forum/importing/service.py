@@ -1,6 +1,8 @@
 """Write one parsed source page into the database: course, lesson, members, comments.
 
-One transaction per page. Importing the same page twice changes nothing; a newer revision
+Rendering (the article's Markdown, every comment's text) is most of an import's time, so it is
+done first, outside any transaction (`page_render`); `lesson_import` then writes the page in one
+short transaction. Importing the same page twice changes nothing; a newer revision
 updates the body and the counts of the comments it recognizes and adds the new ones. Comments,
 likes and replies made on the forum are never touched.
 """
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from forum.caching import stamps
-from forum.importing.source import SourceComment, SourcePage
+from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
 from lessons.models import Course, Lesson, unicode_slug
 from lessons.rendering import render_plain_text
@@ -26,6 +31,16 @@ AUTHOR_NAME = "作者"
 EDITOR_NAME = "编辑"
 UNNUMBERED_FIRST = ("开篇词", "导读", "课前")
 UNNUMBERED_POSITION = 10_000
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page's rows, unsaved, with their HTML rendered before its transaction: the lesson's
+    body, and each comment and author reply by source key (its lesson, member and parent are
+    set when it is written)."""
+
+    lesson: Lesson
+    comments: dict[str, Comment]
 
 
 @dataclass
@@ -80,13 +95,45 @@ def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
     wanted = {_member_key(c.name, c.avatar_url): c for c in comments}
     existing = {m.import_key: m for m in Member.objects.filter(import_key__in=wanted)}
     missing = [
-        Member(import_key=key, display_name=c.name[:150], avatar_url=c.avatar_url)
+        # The parser warned about a longer name; the key keeps the whole of it.
+        Member(import_key=key, display_name=c.name[:MAX_NAME], avatar_url=c.avatar_url)
         for key, c in wanted.items()
         if key not in existing
     ]
     Member.objects.bulk_create(missing)
     existing.update({m.import_key: m for m in missing})
     return existing
+
+
+def normalized_title(title: str) -> str:
+    """What makes two titles the same lesson or course: compatibility forms, case and runs of
+    whitespace aside (`⼯` and `工`, `AI` and `ai`)."""
+    return " ".join(unicodedata.normalize("NFKC", title).lower().split())
+
+
+def _readable_slug(text: str, *, fallback: str) -> str:
+    # slugify drops "+" and "#": "C++入门" and "C#入门" would both be "c入门".
+    spelled = text.replace("+", " plus ").replace("#", " sharp ")
+    return unicode_slug(spelled, fallback=fallback)
+
+
+def _free_slug(text: str, *, fallback: str, taken: Callable[[str], bool]) -> str:
+    """A slug for a new course or lesson that no other one holds: the readable slug of `text`,
+    else with -2 … -9, else with a short digest of the text."""
+    base = _readable_slug(text, fallback=fallback)
+    for suffix in ("", *(f"-{n}" for n in range(2, 10)), "-" + _digest(text)[:8]):
+        slug = base[: 200 - len(suffix)].strip("-") + suffix
+        if not taken(slug):
+            return slug
+    raise ValueError(f"no free slug for {text!r}")
+
+
+def _fit(value: str, limit: int, what: str, warnings: list[str]) -> str:
+    """`value` cut to the column's length, with a warning: the same on every database."""
+    if len(value) <= limit:
+        return value
+    warnings.append(f"{what} {value[:40]!r}… cut to {limit} characters")
+    return value[:limit]
 
 
 def _staff_member(course: Course, name: str) -> Member:
@@ -97,14 +144,90 @@ def _staff_member(course: Course, name: str) -> Member:
     return member
 
 
+def _find_course(title: str) -> Course | None:
+    """The course titled `title` (normalized). Its slug alone never decides: "C++" and "C#"
+    have different courses whatever their slugs."""
+    plain = unicode_slug(title, fallback="course")
+    readable = _readable_slug(title, fallback="course")
+    wanted = normalized_title(title)
+    candidates = Course.objects.filter(
+        Q(title=title) | Q(slug__in=[plain, readable]) | Q(slug__startswith=f"{readable}-")
+    ).order_by("pk")
+    return next((c for c in candidates if normalized_title(c.title) == wanted), None)
+
+
 def _course(title: str, teacher: str) -> Course:
-    course, created = Course.objects.get_or_create(
-        slug=unicode_slug(title, fallback="course"), defaults={"title": title, "teacher": teacher}
-    )
-    if not created and teacher and not course.teacher:
+    course = _find_course(title)
+    if course is None:
+        slug = _free_slug(
+            title, fallback="course", taken=lambda s: Course.objects.filter(slug=s).exists()
+        )
+        return Course.objects.create(slug=slug, title=title, teacher=teacher)
+    if teacher and not course.teacher:
         course.teacher = teacher
         course.save(update_fields=["teacher", "updated_at"])
     return course
+
+
+def page_render(page: SourcePage, *, seconds: float | None = None) -> RenderedPage:
+    """Render the article and every comment and reply of `page`, touching no database.
+
+    With `seconds`, a page that takes longer is refused (SourceError) between two comments: one
+    text's rendering is bounded by the renderer, a page's by this.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    def in_time() -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise SourceError(f"took longer than {seconds:g} s to render, the limit for a page")
+
+    lesson = Lesson(body_markdown=page.body_markdown)
+    lesson.render_body()
+    comments = {}
+    for key, source in zip(_comment_keys(page.comments), page.comments, strict=True):
+        in_time()
+        comments[key] = Comment(
+            body=source.body,
+            body_html=render_plain_text(source.body),
+            source_key=key,
+            source_position=source.position,
+            is_featured=True,
+            imported_like_count=source.likes or 0,
+            like_count=source.likes or 0,
+            imported_reply_count=source.reply_count,
+            created_at=source.created_at,
+            created_date_only=not source.has_time,
+        )
+        if source.author_reply:
+            comments[_reply_key(key)] = Comment(
+                depth=1,
+                body=source.author_reply,
+                body_html=render_plain_text(source.author_reply),
+                source_key=_reply_key(key),
+                is_author_reply=source.author_reply_label != "编辑回复",
+                author_reply_label=source.author_reply_label,
+                created_at=source.created_at,
+                created_date_only=not source.has_time,
+            )
+    in_time()
+    return RenderedPage(lesson, comments)
+
+
+def lesson_is_current(
+    *, course_title: str, title: str, number: int | None, source_digest: str, keep_existing: bool
+) -> bool:
+    """Whether `lesson_import` would leave the lesson as it is (so nothing need be rendered).
+    A read outside the transaction: `lesson_import` checks again."""
+    course = _find_course(course_title)
+    lesson = _lesson(course, number, title) if course else None
+    return lesson is not None and (keep_existing or lesson.source_digest == source_digest)
+
+
+def _lesson(course: Course, number: int | None, title: str) -> Lesson | None:
+    """The lesson of `course` with this number and title (normalized), if there is one."""
+    wanted = normalized_title(title)
+    candidates = Lesson.objects.filter(course=course, number=number).order_by("pk")
+    return next((x for x in candidates if normalized_title(x.title) == wanted), None)
 
 
 @transaction.atomic
@@ -118,34 +241,56 @@ def lesson_import(
     source_ref: str,
     source_digest: str,
     keep_existing: bool = False,
+    rendered: RenderedPage | None = None,
 ) -> ImportResult:
     """Create or update the lesson of `page` and its imported comments.
 
     With `keep_existing` a lesson that is already here is left as it is, whatever its revision.
+    `rendered` is `page_render(page)`, done before the transaction; without it the page is
+    rendered here, inside it.
     """
-    teacher = teacher or teacher_from_body(page.body_markdown)
+    warnings = list(page.warnings)
+    course_title = _fit(
+        course_title, Course._meta.get_field("title").max_length, "course title", warnings
+    )
+    title = _fit(title, Lesson._meta.get_field("title").max_length, "lesson title", warnings)
+    teacher = _fit(
+        teacher or teacher_from_body(page.body_markdown),
+        Course._meta.get_field("teacher").max_length,
+        "teacher's name",
+        warnings,
+    )
     course = _course(course_title, teacher)
     teacher = teacher or course.teacher
-    slug = unicode_slug(f"{number:02d}-{title}" if number is not None else title, fallback="lesson")
-    lesson = Lesson.objects.filter(course=course, slug=slug).first()
+    lesson = _lesson(course, number, title)
     if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
-        return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)))
+        return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)), warnings)
 
+    rendered = rendered or page_render(page)
+    # The rendered lesson becomes the row: its body is not rendered again inside the transaction.
+    update_fields = None
     if lesson is None:
-        lesson = Lesson(course=course, slug=slug)
+        slug = _free_slug(
+            f"{number:02d}-{title}" if number is not None else title,
+            fallback="lesson",
+            taken=lambda s: Lesson.objects.filter(course=course, slug=s).exists(),
+        )
         outcome = "created"
     else:
+        slug = lesson.slug
         outcome = "updated"
-    lesson.title = title
-    lesson.number = number
+        update_fields = ["title", "number", "position", "body_markdown", "body_html"]
+        update_fields += ["source_ref", "source_digest", "updated_at"]
+    existing, lesson = lesson, rendered.lesson
+    lesson.pk = existing.pk if existing else None
+    lesson.course, lesson.slug, lesson.title, lesson.number = course, slug, title, number
     lesson.position = lesson_position(number, title)
-    lesson.body_markdown = page.body_markdown
     lesson.source_ref = source_ref[:1000]
     lesson.source_digest = source_digest
-    lesson.save()
+    lesson.save(update_fields=update_fields)
 
-    result = ImportResult(lesson, outcome, warnings=list(page.warnings))
-    _import_comments(lesson, page, teacher, result)
+    result = ImportResult(lesson, outcome, warnings=warnings)
+    _import_comments(lesson, page, teacher, rendered, result)
     counted = Comment.objects.for_lesson(lesson).counted()
     # Not lesson.save(): that renders the article again, which is most of an import's time.
     Lesson.objects.filter(pk=lesson.pk).update(
@@ -155,7 +300,9 @@ def lesson_import(
     return result
 
 
-def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: ImportResult) -> None:
+def _import_comments(
+    lesson: Lesson, page: SourcePage, teacher: str, rendered: RenderedPage, result: ImportResult
+) -> None:
     keys = _comment_keys(page.comments)
     existing = {
         c.source_key: c
@@ -170,22 +317,10 @@ def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: Imp
     for key, source in zip(keys, page.comments, strict=True):
         comment = existing.get(key)
         if comment is None:
-            new_comments.append(
-                Comment(
-                    lesson=lesson,
-                    member=members[_member_key(source.name, source.avatar_url)],
-                    body=source.body,
-                    body_html=render_plain_text(source.body),
-                    source_key=key,
-                    source_position=source.position,
-                    is_featured=True,
-                    imported_like_count=source.likes or 0,
-                    like_count=source.likes or 0,
-                    imported_reply_count=source.reply_count,
-                    created_at=source.created_at,
-                    created_date_only=not source.has_time,
-                )
-            )
+            comment = rendered.comments[key]
+            comment.lesson = lesson
+            comment.member = members[_member_key(source.name, source.avatar_url)]
+            new_comments.append(comment)
             continue
         changes = {}
         if comment.source_position != source.position:
@@ -203,37 +338,22 @@ def _import_comments(lesson: Lesson, page: SourcePage, teacher: str, result: Imp
     Comment.objects.bulk_create(new_comments)
     result.comments["created"] += len(new_comments)
 
-    replies = [(k, s) for k, s in zip(keys, page.comments, strict=True) if s.author_reply]
+    replies = [k for k, s in zip(keys, page.comments, strict=True) if s.author_reply]
     if not replies:
         return
     parents = {
-        c.source_key: c
-        for c in Comment.objects.filter(lesson=lesson, source_key__in=[k for k, _ in replies])
+        c.source_key: c for c in Comment.objects.filter(lesson=lesson, source_key__in=replies)
     }
     new_replies = []
-    for key, source in replies:
+    for key in replies:
         if _reply_key(key) in existing:
             continue
-        is_teacher = source.author_reply_label != "编辑回复"
-        author = _staff_member(
-            lesson.course, (teacher or AUTHOR_NAME) if is_teacher else EDITOR_NAME
-        )
-        new_replies.append(
-            Comment(
-                lesson=lesson,
-                member=author,
-                parent=parents[key],
-                root=parents[key],
-                depth=1,
-                body=source.author_reply,
-                body_html=render_plain_text(source.author_reply),
-                source_key=_reply_key(key),
-                is_author_reply=is_teacher,
-                author_reply_label=source.author_reply_label,
-                created_at=source.created_at,
-                created_date_only=not source.has_time,
-            )
-        )
+        reply = rendered.comments[_reply_key(key)]
+        name = (teacher or AUTHOR_NAME) if reply.is_author_reply else EDITOR_NAME
+        reply.lesson = lesson
+        reply.member = _staff_member(lesson.course, name)
+        reply.parent = reply.root = parents[key]
+        new_replies.append(reply)
     Comment.objects.bulk_create(new_replies)
     result.comments["created"] += len(new_replies)
     # Each parent gets at most one imported reply, so one UPDATE counts them all.

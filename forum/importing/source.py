@@ -18,6 +18,12 @@ MARKDOWN = "markdown"
 GEEKTIME_HTML = "geektime-html"
 # Counts are stored in 32-bit integer columns (PostgreSQL's integer).
 MAX_COUNT = 2_147_483_647
+# Member.avatar_url's and Member.display_name's lengths: checked here, the same on every database
+# (SQLite would store a longer value, PostgreSQL refuse the whole page).
+MAX_AVATAR_URL = 500
+MAX_NAME = 150
+# The largest page read (a file or a download): the biggest real page is ~250 KB.
+MAX_PAGE_BYTES = 5_000_000
 
 _NEWLINES = re.compile(r"\r\n?")
 _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
@@ -28,15 +34,14 @@ _DATE = re.compile(
 )
 _HTTP_URL = re.compile(r"(?i)https?://([^\s\"'<>\x00-\x1f\x7f]+)")
 
+# Every pattern below is linear: no two quantifiers can share a stretch of text. The items
+# themselves are read by small tokenizers (find, rfind and whitespace skips), not by one
+# pattern with several `.*` and `\s*` in a row, which backtracked in cubic time.
 _HEADER = re.compile(r"<div><strong>精选留言（([^）<\n]*)）</strong></div>")
 _LIST_OPEN = re.compile(r"\s*<ul>")
 _LIST_TOKEN = re.compile(r"\s*(?:<br\s*/?>\s*)*(<li>|</ul>)?")
-_MARKDOWN_ITEM = re.compile(
-    r'\s*(?:<img src="(?P<avatar>[^"]*)"[^>]*>)?\s*<span>(?P<name>.*?)</span>\s*'
-    r"👍（(?P<likes>[^）]*)）\s*💬（(?P<replies>[^）]*)）\s*"
-    r"<(?P<tag>div|p)>(?P<body>.*)</(?P=tag)>\s*(?P<date>[^<>]*?)\s*",
-    re.S,
-)
+_SPACE = re.compile(r"\s*")
+_NAME_END = re.compile(r"</span>\s*👍（")
 _MARKDOWN_ITEM_SHAPE = "<span>NAME</span> 👍（LIKES） 💬（REPLIES）<div>TEXT</div>YYYY-MM-DD"
 
 _GEEKTIME_MARK = 'class="_2sjJGcOH_0"'
@@ -44,16 +49,23 @@ _AUDIO = re.compile(r"\s*<audio\b(?P<attrs>[^>]*)>\s*</audio>[^\S\n]*\n?")
 _TITLE_ATTR = re.compile(r'\btitle="([^"]*)"')
 _GEEKTIME_LIST = re.compile(r'<ul>(?=\s*<li>\s*<div class="_2sjJGcOH_0")')
 _TRAILING_STYLE = re.compile(r"<style>[^<]*</style>\s*\Z")
-_AVATAR = re.compile(r'<img\b[^>]*?\bsrc="([^"]*)"')
+_IMG = re.compile(r"<img\b")
+_SRC = re.compile(r'\bsrc="')
+# (field, markup named in the error, opening, closing): the field is the text from the first
+# opening to the first closing after it.
 _REQUIRED_FIELDS = (
-    ("name", '<div class="_2zFoi7sd_0"><span>', r'<div class="_2zFoi7sd_0">\s*<span>(.*?)</span>'),
-    ("text", '<div class="_2_QraFYR_0">', r'<div class="_2_QraFYR_0">(.*?)</div>'),
-    ("date", '<div class="_3Hkula0k_0">', r'<div class="_3Hkula0k_0">(.*?)</div>'),
+    (
+        "name",
+        '<div class="_2zFoi7sd_0"><span>',
+        re.compile(r'<div class="_2zFoi7sd_0">\s*<span>'),
+        "</span>",
+    ),
+    ("text", '<div class="_2_QraFYR_0">', re.compile('<div class="_2_QraFYR_0">'), "</div>"),
+    ("date", '<div class="_3Hkula0k_0">', re.compile('<div class="_3Hkula0k_0">'), "</div>"),
 )
-_REPLY = re.compile(r'<p class="_3KxQPN3V_0">(.*?)</p>', re.S)
+_REPLY = re.compile(r'<p class="_3KxQPN3V_0">')
 _REPLY_LABEL = re.compile(r"\s*(作者回复|编辑回复)\s*[:：]\s*")
 _BR = re.compile(r"<br\s*/?>", re.I)
-_TAG = re.compile(r"<[^>]*>")
 
 
 class SourceError(ValueError):
@@ -99,6 +111,8 @@ class SourcePage:
 
 def parse_page(data: bytes, *, name: str = "") -> SourcePage:
     """Parse one page; `name` (usually the file name) prefixes error messages."""
+    if len(data) > MAX_PAGE_BYTES:
+        raise SourceError(f"larger than {MAX_PAGE_BYTES:,} bytes, the limit for a page", name=name)
     return _Parser(_decode(data, name), name).parse()
 
 
@@ -124,8 +138,92 @@ def clean_name(raw: str) -> str:
     return _NAME_CONTROLS.sub("", html.unescape(raw)).strip()
 
 
+def strip_tags(raw: str) -> str:
+    """`raw` without its tags: each `<` up to the first `>` after it. A `<` with no `>` after it
+    ends the search (so does every later one), which keeps this linear."""
+    kept = []
+    pos = 0
+    while (opening := raw.find("<", pos)) >= 0:
+        closing = raw.find(">", opening + 1)
+        if closing < 0:
+            break
+        kept.append(raw[pos:opening])
+        pos = closing + 1
+    kept.append(raw[pos:])
+    return "".join(kept)
+
+
 def _html_text(raw: str) -> str:
-    return html.unescape(_TAG.sub("", _BR.sub("\n", raw)))
+    return html.unescape(strip_tags(_BR.sub("\n", raw)))
+
+
+def _between(raw: str, opening: re.Pattern[str], closing: str) -> str | None:
+    """The text from the first `opening` to the first `closing` after it: what a lazy
+    `opening(.*?)closing` search finds, without retrying from every later opening."""
+    found = opening.search(raw)
+    if not found:
+        return None
+    end = raw.find(closing, found.end())
+    return None if end < 0 else raw[found.end() : end]
+
+
+def _img_src(raw: str) -> str | None:
+    """The src of the first `<img …>` that has one before its `>`. Each `<img` is searched
+    only up to its own `>`, and the next search starts after it: linear on `<img <img <img`."""
+    pos = 0
+    while found := _IMG.search(raw, pos):
+        end = raw.find(">", found.end())
+        end = len(raw) if end < 0 else end
+        src = _SRC.search(raw, found.end(), end)
+        if src:
+            quote = raw.find('"', src.end())
+            return None if quote < 0 else raw[src.end() : quote]
+        pos = end
+    return None
+
+
+def _skip_space(raw: str, pos: int) -> int:
+    return _SPACE.match(raw, pos).end()
+
+
+def _markdown_fields(raw: str) -> dict[str, str] | None:
+    """The fields of a Markdown item, read left to right, or None if it has another shape:
+    `[<img src="AVATAR"…>] <span>NAME</span> 👍（LIKES） 💬（REPLIES）<div|p>TEXT</div|p> DATE`
+    (TEXT runs to the last closing tag; DATE holds no `<` or `>`)."""
+    fields = {"avatar": ""}
+    pos = _skip_space(raw, 0)
+    if raw.startswith('<img src="', pos):
+        quote = raw.find('"', pos + 10)
+        end = raw.find(">", quote + 1) if quote >= 0 else -1
+        if end < 0:
+            return None
+        fields["avatar"] = raw[pos + 10 : quote]
+        pos = _skip_space(raw, end + 1)
+    if not raw.startswith("<span>", pos):
+        return None
+    name_end = _NAME_END.search(raw, pos + 6)
+    if not name_end:
+        return None
+    fields["name"] = raw[pos + 6 : name_end.start()]
+    pos = name_end.end()
+    for field, opening in (("likes", ""), ("replies", "💬（")):
+        if not raw.startswith(opening, pos):
+            return None
+        end = raw.find("）", pos + len(opening))
+        if end < 0:
+            return None
+        fields[field] = raw[pos + len(opening) : end]
+        pos = _skip_space(raw, end + 1)
+    tag = "div" if raw.startswith("<div>", pos) else "p" if raw.startswith("<p>", pos) else ""
+    closing = raw.rfind(f"</{tag}>", pos + len(tag) + 2) if tag else -1
+    if closing < 0:
+        return None
+    fields["body"] = raw[pos + len(tag) + 2 : closing]
+    date = raw[closing + len(tag) + 3 :]
+    if "<" in date or ">" in date:
+        return None
+    fields["date"] = date.strip()
+    return fields
 
 
 def _whole_number(raw: str) -> int | None:
@@ -148,9 +246,15 @@ class _Parser:
         self.text = text
         self.name = name
         self.warnings: list[str] = []
+        self.counted = (0, 1)  # (a position, its line)
 
     def line(self, pos: int) -> int:
-        return self.text.count("\n", 0, pos) + 1
+        # Counted on from the last position asked for: warnings come in page order, and a page
+        # may have tens of thousands of them (counting from the start each time was quadratic).
+        start, line = self.counted if pos >= self.counted[0] else (0, 1)
+        line += self.text.count("\n", start, pos)
+        self.counted = (pos, line)
+        return line
 
     def error(self, reason: str, pos: int | None = None, item: int | None = None) -> SourceError:
         line = None if pos is None else self.line(pos)
@@ -254,14 +358,14 @@ class _Parser:
             pos = end + len("</li>")
 
     def markdown_comment(self, n: int, pos: int, raw: str) -> SourceComment:
-        item = _MARKDOWN_ITEM.fullmatch(raw)
-        if not item:
+        item = _markdown_fields(raw)
+        if item is None:
             raise self.error(f"expected {_MARKDOWN_ITEM_SHAPE}", pos, n)
         created_at, has_time = self.date(item["date"], n, pos)
         return SourceComment(
             position=n,
-            name=clean_name(item["name"]),
-            avatar_url=self.avatar(item["avatar"] or "", n, pos),
+            name=self.commenter(item["name"], n, pos),
+            avatar_url=self.avatar(item["avatar"], n, pos),
             likes=self.number(item["likes"], "likes", n, pos, minimum=0),
             reply_count=self.number(item["replies"], "reply count", n, pos),
             body=self.content(html.unescape(item["body"]), n, pos),
@@ -271,15 +375,14 @@ class _Parser:
 
     def geektime_comment(self, n: int, pos: int, raw: str) -> SourceComment:
         fields = {}
-        for field, markup, pattern in _REQUIRED_FIELDS:
-            found = re.search(pattern, raw, re.S)
-            if not found:
+        for field, markup, opening, closing in _REQUIRED_FIELDS:
+            found = _between(raw, opening, closing)
+            if found is None:
                 raise self.error(f"missing the comment {field} ({markup})", pos, n)
-            fields[field] = found[1]
+            fields[field] = found
         created_at, has_time = self.date(fields["date"], n, pos)
-        avatar = _AVATAR.search(raw)
-        reply = _REPLY.search(raw)
-        reply_text = self.content(_html_text(reply[1]), n, pos).strip() if reply else ""
+        reply = _between(raw, _REPLY, "</p>")
+        reply_text = self.content(_html_text(reply), n, pos).strip() if reply is not None else ""
         label = _REPLY_LABEL.match(reply_text)
         if label:
             reply_text = reply_text[label.end() :].strip()
@@ -287,8 +390,8 @@ class _Parser:
             self.warn("reply without 作者回复/编辑回复 label, kept unlabelled", pos, n)
         return SourceComment(
             position=n,
-            name=clean_name(_TAG.sub("", fields["name"])),
-            avatar_url=self.avatar(avatar[1] if avatar else "", n, pos),
+            name=self.commenter(strip_tags(fields["name"]), n, pos),
+            avatar_url=self.avatar(_img_src(raw) or "", n, pos),
             likes=None,
             reply_count=None,
             body=self.content(_html_text(fields["text"]), n, pos),
@@ -312,7 +415,18 @@ class _Parser:
         if not found:
             self.warn(f"avatar {_snippet(url)} dropped: not an http(s) URL", pos, n)
             return ""
-        return "https://" + found[1]
+        url = "https://" + found[1]
+        if len(url) > MAX_AVATAR_URL:
+            reason = f"avatar {_snippet(url)} dropped: longer than {MAX_AVATAR_URL} characters"
+            self.warn(reason, pos, n)
+            return ""
+        return url
+
+    def commenter(self, raw: str, n: int, pos: int) -> str:
+        name = clean_name(raw)
+        if len(name) > MAX_NAME:
+            self.warn(f"name {_snippet(name)} cut to {MAX_NAME} characters", pos, n)
+        return name
 
     def number(self, raw: str, what: str, n: int, pos: int, minimum: int = -1) -> int:
         value = _whole_number(raw)

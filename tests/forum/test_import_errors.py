@@ -145,8 +145,8 @@ def fail_after_comments(monkeypatch: pytest.MonkeyPatch, *, title: str) -> None:
     """Make the import of the lesson called `title` fail once its comments are written."""
     original = service._import_comments
 
-    def import_then_fail(lesson, page, teacher, result) -> None:
-        original(lesson, page, teacher, result)
+    def import_then_fail(lesson, page, teacher, rendered, result) -> None:
+        original(lesson, page, teacher, rendered, result)
         if lesson.title == title:
             raise DataError("value too long for type character varying(64)\nDETAIL: simulated")
 

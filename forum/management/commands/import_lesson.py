@@ -9,7 +9,9 @@ was. Importing a page again changes nothing; a newer revision updates what it re
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +22,16 @@ from django.db import DatabaseError, transaction
 
 from forum.importing.fetch import FetchError, fetch_url
 from forum.importing.filenames import lesson_name_from_filename, natural_key
-from forum.importing.service import ImportResult, lesson_import
-from forum.importing.source import SourceError, parse_page
+from forum.importing.service import (
+    ImportResult,
+    RenderedPage,
+    lesson_import,
+    lesson_is_current,
+    page_render,
+)
+from forum.importing.source import MAX_PAGE_BYTES, SourceError, parse_page
 
 PAGE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
-MAX_FILE_BYTES = 5_000_000
 # Any scheme, so that ftp://… or file://… is refused as a URL rather than looked up as a path.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -34,13 +41,15 @@ class Source:
     ref: str  # a path or a URL, as given
     name: str  # the file name the title is read from
     course: str  # default course title: the directory's (or URL folder's) name
+    root: Path | None = None  # the folder given, which the file must stay inside
+    refused: str = ""  # why the file is not read: reported as this page's failure
 
 
 class DryRun(Exception):
     """Raised inside the page's transaction so that --dry-run writes nothing."""
 
 
-def expand_sources(arguments: list[str]) -> list[Source]:
+def expand_sources(arguments: list[str], *, follow_symlinks: bool = False) -> list[Source]:
     sources = []
     for argument in arguments:
         if _URL.match(argument):
@@ -49,17 +58,93 @@ def expand_sources(arguments: list[str]) -> list[Source]:
             sources.append(Source(argument, name, segments[-2] if len(segments) > 1 else ""))
             continue
         path = Path(argument)
+        # A folder given may be a link (the operator named it); a file may not: a shell glob
+        # over an untrusted folder (`dir/*.md`) gives its links as arguments.
+        if path.is_symlink() and not follow_symlinks and not path.is_dir():
+            raise CommandError(f"{argument}: a symbolic link, not read (see --follow-symlinks)")
         if path.is_dir():
-            files = [
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES
-            ]
-            for file in sorted(files, key=lambda p: natural_key(str(p.relative_to(path)))):
-                sources.append(Source(str(file), file.name, file.parent.resolve().name))
+            sources.extend(_folder_sources(path, follow_symlinks=follow_symlinks))
         elif path.is_file():
             sources.append(Source(str(path), path.name, path.resolve().parent.name))
+        elif path.exists():
+            raise CommandError(f"{argument}: not a regular file or a directory")
         else:
             raise CommandError(f"{argument}: no such file or directory")
     return sources
+
+
+def _folder_sources(folder: Path, *, follow_symlinks: bool) -> list[Source]:
+    """The pages under `folder`, in natural order. A page is read only if it is a regular file
+    whose real path is inside the folder: a symbolic link (to a file or a folder) is refused
+    with a message unless `follow_symlinks`, and even then only if it stays inside."""
+    root = folder.resolve()
+    found: list[tuple[Path, str]] = []
+    seen = {root}
+    for directory, dirnames, filenames in os.walk(folder, followlinks=follow_symlinks):
+        here = Path(directory)
+        for dirname in list(dirnames):
+            child = here / dirname
+            if not child.is_symlink():
+                continue
+            target = child.resolve()
+            if not follow_symlinks:
+                found.append(
+                    (child, "a symbolic link to a folder, not read (see --follow-symlinks)")
+                )
+            elif not target.is_relative_to(root) or target in seen:
+                found.append((child, "a symbolic link out of the folder given, not read"))
+            else:
+                seen.add(target)
+                continue
+            dirnames.remove(dirname)
+        for filename in filenames:
+            file = here / filename
+            if file.suffix.lower() not in PAGE_SUFFIXES:
+                continue
+            if file.is_symlink() and not follow_symlinks:
+                found.append((file, "a symbolic link, not read (see --follow-symlinks)"))
+            elif not file.resolve().is_relative_to(root):
+                found.append((file, "a symbolic link out of the folder given, not read"))
+            elif not file.is_file():
+                found.append((file, "not a regular file, not read"))
+            else:
+                found.append((file, ""))
+    found.sort(key=lambda pair: natural_key(str(pair[0].relative_to(folder))))
+    return [
+        Source(str(file), file.name, (root / file.parent.relative_to(folder)).name, root, refused)
+        for file, refused in found
+    ]
+
+
+def read_page_file(source: Source, *, follow_symlinks: bool) -> bytes:
+    """The bytes of a file page, checked again as it is opened (it may have changed since the
+    folder was listed): a regular file, inside its folder, not a link unless allowed, at most
+    MAX_PAGE_BYTES. O_NONBLOCK: opening a FIFO must not wait for a writer."""
+    path = Path(source.ref)
+    if source.refused:
+        raise SourceError(source.refused, name=source.ref)
+    if source.root is not None and not path.resolve().is_relative_to(source.root):
+        raise SourceError("a symbolic link out of the folder given, not read", name=source.ref)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if path.is_symlink():
+            raise SourceError(
+                "a symbolic link, not read (see --follow-symlinks)", name=source.ref
+            ) from None
+        raise error
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise SourceError("not a regular file, not read", name=source.ref)
+        if status.st_size > MAX_PAGE_BYTES:
+            raise SourceError(
+                f"larger than {MAX_PAGE_BYTES:,} bytes, the limit for a page", name=source.ref
+            )
+        return file.read(MAX_PAGE_BYTES + 1)
 
 
 class Command(BaseCommand):
@@ -87,10 +172,29 @@ class Command(BaseCommand):
             action="store_true",
             help="Allow URLs on private, loopback or link-local addresses.",
         )
-        parser.add_argument("--timeout", type=float, default=15.0, help="URL timeout, seconds.")
+        parser.add_argument(
+            "--follow-symlinks",
+            action="store_true",
+            help="Read pages that are symbolic links, if they lead to a file inside the folder "
+            "given (without it they are refused).",
+        )
+        parser.add_argument(
+            "--page-seconds",
+            type=float,
+            default=120.0,
+            help="Seconds allowed to render each page; a page that takes longer fails "
+            "(with --keep-going the run goes on). Default: 120.",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=15.0,
+            help="Seconds allowed to download each URL (connecting, redirects and body); "
+            "reading files is not timed. Default: 15.",
+        )
 
     def handle(self, *args, **options) -> None:
-        sources = expand_sources(options["sources"])
+        sources = expand_sources(options["sources"], follow_symlinks=options["follow_symlinks"])
         if options["title"] and len(sources) != 1:
             raise CommandError("--title names one lesson: give exactly one source with it")
         lessons: Counter = Counter()
@@ -128,14 +232,15 @@ class Command(BaseCommand):
     def _import(self, source: Source, options: dict) -> ImportResult:
         if _URL.match(source.ref):
             data = fetch_url(
-                source.ref, timeout=options["timeout"], allow_private=options["allow_private"]
+                source.ref,
+                timeout=options["timeout"],
+                max_bytes=MAX_PAGE_BYTES,
+                allow_private=options["allow_private"],
             )
         else:
-            path = Path(source.ref)
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise SourceError(f"larger than {MAX_FILE_BYTES} bytes", name=source.ref)
-            data = path.read_bytes()
+            data = read_page_file(source, follow_symlinks=options["follow_symlinks"])
         page = parse_page(data, name=source.ref)
+        warnings: list[str] = []
         number = options["number"]
         title = options["title"]
         if not title:
@@ -146,22 +251,37 @@ class Command(BaseCommand):
                 )
             title = lesson_name.title if lesson_name else page.title
             number = lesson_name.number if lesson_name else number
+            if lesson_name and lesson_name.warning:
+                warnings.append(lesson_name.warning)
         course = options["course"] or source.course
         if not course:
             raise SourceError("no course: give one with --course", name=source.ref)
+        identity = {"course_title": course, "title": title, "number": number}
+        digest = hashlib.sha256(data).hexdigest()
+        current = lesson_is_current(
+            **identity, source_digest=digest, keep_existing=options["keep_existing"]
+        )
+        # Rendered here, before the transaction: a page's writes then hold their locks briefly.
+        rendered = None if current else page_render(page, seconds=options["page_seconds"])
+        result = self._write(
+            page=page,
+            **identity,
+            teacher=options["teacher"] or "",
+            source_ref=source.ref,
+            source_digest=digest,
+            keep_existing=options["keep_existing"],
+            rendered=rendered,
+            dry_run=options["dry_run"],
+        )
+        result.warnings[:0] = warnings
+        return result
+
+    def _write(self, *, dry_run: bool, rendered: RenderedPage | None, **page) -> ImportResult:
+        """The page's one transaction (rolled back by --dry-run)."""
         try:
             with transaction.atomic():
-                result = lesson_import(
-                    page=page,
-                    course_title=course,
-                    title=title,
-                    number=number,
-                    teacher=options["teacher"] or "",
-                    source_ref=source.ref,
-                    source_digest=hashlib.sha256(data).hexdigest(),
-                    keep_existing=options["keep_existing"],
-                )
-                if options["dry_run"]:
+                result = lesson_import(rendered=rendered, **page)
+                if dry_run:
                     raise DryRun
         except DryRun:
             pass
