@@ -49,3 +49,13 @@ def redis_prefix():
     keys = server.keys(f"{prefix}:*")
     if keys:
         server.delete(*keys)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: what a worker's tests summarized (tests/security/corpus.py) is printed with
+    the controller's summary, as in a run without workers."""
+    from tests.security.corpus import summarize
+
+    for line in node.workeroutput.get("xss-summary", []):
+        summarize(node.config, line)
