@@ -9,6 +9,13 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SEED := forum/seed/AI大模型实战高手课/01-洞察本质：从工程学角度看ChatGPT为什么会崛起.md
 PYTEST_ARGS ?=
+# pytest-xdist runs each half of `make test` in one process per core (WORKERS=0: in pytest's
+# own process, as needed for -s or pdb; or a number); idle workers take tests queued for busy ones.
+WORKERS ?= auto
+PYTEST_PARALLEL = -n $(WORKERS) --dist worksteal
+# Hypothesis: `make test` runs the small "ci" profile, `make test-full` the "full" one
+# (tests/conftest.py).
+HYPOTHESIS_PROFILE ?= ci
 
 # A Python >= 3.12: python3.13/python3.12 on PATH, pyenv's, then python3.
 define find_python
@@ -25,7 +32,8 @@ endef
 .PHONY: help
 help:
 	@echo "make run            serve the site on http://$(HOST):$(PORT)/ (sets everything up)"
-	@echo "make test           run the whole test suite on SQLite, then on PostgreSQL"
+	@echo "make test           run the whole test suite on SQLite, then on PostgreSQL, on every core"
+	@echo "make test-full      the same with ten times the Hypothesis examples (new ones each run)"
 	@echo "make lint           ruff, Django checks, migrations check"
 	@echo "make messages       update and compile the translation catalogues"
 	@echo "make security-full  the whole XSS corpus through Chromium and the gate (~11 min)"
@@ -58,10 +66,12 @@ run: install
 .PHONY: test
 test: install
 	@echo "== Test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) \
+	  $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 	@echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()' "$(TEST_DATABASE_URL)" 2>/dev/null; then \
-	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) && \
+	  TEST_DATABASE_URL="$(TEST_DATABASE_URL)" HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) \
+	    $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS) && \
 	  echo "== PostgreSQL restart under load (stops the server for a few seconds) ==" && \
 	  LESSON_FORUM_PG_RESTART=1 TEST_DATABASE_URL="$(TEST_DATABASE_URL)" \
 	    $(PY) -m pytest -q -s tests/reliability/test_pg_restart.py; \
@@ -70,6 +80,11 @@ test: install
 	else \
 	  echo "PostgreSQL at $(TEST_DATABASE_URL) does not answer: the PostgreSQL half is skipped."; \
 	fi
+
+# `make test` with the "full" Hypothesis profile (the setting reaches `test` as its prerequisite).
+.PHONY: test-full
+test-full: HYPOTHESIS_PROFILE = full
+test-full: test
 
 .PHONY: lint
 lint: install

@@ -6,8 +6,23 @@ import uuid
 import pytest
 import redis
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import UserFactory
+
+# Property tests: `make test` and a plain pytest run the "ci" profile (Hypothesis's own: the same
+# 100 examples every run, no deadline, a blob to reproduce a failure); `make test-full`
+# (HYPOTHESIS_PROFILE=full) runs ten times as many, new ones each run, remembered in .hypothesis/
+# when they fail. Tests leave the number to the profile.
+hypothesis_settings.register_profile("ci", hypothesis_settings.get_profile("ci"), max_examples=100)
+hypothesis_settings.register_profile(
+    "full",
+    hypothesis_settings.get_profile("default"),
+    max_examples=1000,
+    deadline=None,
+    print_blob=True,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
@@ -49,3 +64,13 @@ def redis_prefix():
     keys = server.keys(f"{prefix}:*")
     if keys:
         server.delete(*keys)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: what a worker's tests summarized (tests/security/corpus.py) is printed with
+    the controller's summary, as in a run without workers."""
+    from tests.security.corpus import summarize
+
+    for line in node.workeroutput.get("xss-summary", []):
+        summarize(node.config, line)

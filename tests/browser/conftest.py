@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from lessons.models import Lesson
 
@@ -50,6 +51,12 @@ def browser():
         )
         yield browser
         browser.close()
+        # From the first browser test on, Playwright's greenlets leave the tests in a context
+        # of their own, and so on database connections of their own (Django keeps them per
+        # context). The test database is dropped from the session's first context: close this
+        # context's connections first, or one a later test kept open (any test's but a
+        # transactional one's) makes the drop fail and leaves the database behind.
+        connections.close_all()
 
 
 @pytest.fixture

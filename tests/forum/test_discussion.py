@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -618,19 +620,26 @@ def test_load_more_over_htmx_returns_only_the_next_threads(client, lesson):
 
 
 def deep_lesson(top_level: int, replies_per_thread: int):
+    """Threads of a chain of replies each; written in bulk, a level at a time, and counted by
+    recount (what the page reads is the rows, not how they came)."""
     lesson = LessonFactory()
     members = MemberFactory.create_batch(4)
-    roots = CommentFactory.create_batch(top_level, lesson=lesson, member=members[0])
-    for index, root in enumerate(roots):
-        parent = root
-        for depth in range(1, replies_per_thread + 1):
-            parent = CommentFactory(
+    roots = Comment.objects.bulk_create(
+        CommentFactory.build_batch(top_level, lesson=lesson, member=members[0])
+    )
+    parents = roots
+    for depth in range(1, replies_per_thread + 1):
+        parents = Comment.objects.bulk_create(
+            CommentFactory.build(
                 lesson=lesson,
                 parent=parent,
                 root=root,
                 depth=min(depth, 6),
                 member=members[(index + depth) % 4],
             )
+            for index, (root, parent) in enumerate(zip(roots, parents, strict=True))
+        )
+    call_command("recount", stdout=io.StringIO())
     return lesson
 
 

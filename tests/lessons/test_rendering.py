@@ -398,7 +398,7 @@ def test_plain_text_does_not_link_javascript() -> None:
     assert "<a" not in render_plain_text("javascript:alert(1) and java script://x")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     st.lists(
         st.one_of(

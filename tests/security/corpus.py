@@ -166,6 +166,9 @@ class Summary:
 
 
 def summarize(config: pytest.Config, line: str) -> None:
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker: tests/conftest.py prints it
+        config.workeroutput.setdefault("xss-summary", []).append(line)
+        return
     summary = config.pluginmanager.get_plugin("xss-summary")
     if summary is None:
         summary = Summary()

@@ -157,7 +157,7 @@ def mutated_page(draw: st.DrawFn) -> bytes:
     return data
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(mutated_page())
 def test_mutated_page_parses_or_fails_with_a_one_line_source_error(data: bytes) -> None:
     try:
@@ -190,7 +190,6 @@ class _Rollback(Exception):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
