@@ -91,7 +91,7 @@ def lesson_like_remove(*, member: Member, lesson: Lesson) -> bool:
     return bool(deleted)
 
 
-def liked_comment_ids(member: Member | None, comments: list[Comment] | list[int]) -> set[int]:
+def liked_comment_ids(member: Member | None, comments: list[Comment]) -> set[int]:
     """Which of `comments` the member liked: one query for a whole page."""
     if member is None or not comments:
         return set()

@@ -126,6 +126,7 @@ class Pieces:
     """A shared page: text pieces and slots, in order."""
 
     parts: list[str | Slot] = field(default_factory=list)
+    leaves: frozenset[str] = frozenset()  # the kinds of leaf it holds, found once, when cut
 
     @classmethod
     def cut(cls, html: str, recorder: Recorder) -> Pieces:
@@ -158,10 +159,8 @@ class Pieces:
                     open_regions.pop()[1].end = len(parts)
         if open_regions or seen != len(recorder.captured):
             raise Unrecordable("a region's mark is missing")
-        return cls(parts)
-
-    def regions(self, kind: str) -> list[Any]:
-        return [p.data for p in self.parts if isinstance(p, Slot) and p.kind == kind]
+        leaves = frozenset(p.kind for p in parts if isinstance(p, Slot) and p.kind in LEAVES)
+        return cls(parts, leaves)
 
     def join(self, leaves: dict[str, str], render_region: Callable[[Slot], str | None]) -> str:
         """The page for one reader: each leaf their value, each region theirs where
@@ -181,7 +180,7 @@ class Pieces:
         return "".join(out)
 
     def holds(self, kind: str) -> bool:
-        return any(isinstance(p, Slot) and p.kind == kind for p in self.parts)
+        return kind in self.leaves
 
     @property
     def size(self) -> int:

@@ -10,14 +10,13 @@ small tokenizers, an item followed by 2,000 spaces and a `<` took 8.4 s, 40 KB o
 from __future__ import annotations
 
 import contextlib
-import gc
-import time
 from collections.abc import Callable
 
 import pytest
 
 from forum.importing.filenames import lesson_name_from_filename
 from forum.importing.source import SourceError, parse_page
+from tests.security.timing import cpu_cost
 
 MAX_RATIO = 16
 SMALL_BYTES = 24_000
@@ -69,23 +68,8 @@ CASES: dict[str, Callable[[int], bytes]] = {
 
 
 def cost(work: Callable[[object], object], argument: object) -> float:
-    """CPU seconds per call (this thread's: another process on a shared machine, or the other
-    test worker, does not count), best of three samples of at least 50 ms each."""
-    started = time.thread_time()
-    work(argument)
-    calls = max(1, int(0.05 / max(time.thread_time() - started, 1e-6)))
-    best = float("inf")
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            started = time.thread_time()
-            for _ in range(calls):
-                work(argument)
-            best = min(best, (time.thread_time() - started) / calls)
-    finally:
-        gc.enable()
-    return best
+    """Parses take a few milliseconds: samples of 50 ms, so one is not doubled by a hiccup."""
+    return cpu_cost(work, argument, sample=0.05)
 
 
 def parse(data: bytes) -> None:

@@ -9,7 +9,6 @@ for a comment of the maximum length, which takes under 0.3 s here.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from lessons.rendering import (
     sanitize_html,
 )
 from tests.factories import LessonFactory, MemberFactory
+from tests.security.timing import cpu_cost
 
 RENDERERS = [render_comment_markdown, render_lesson_body, render_plain_text]
 MAX_RATIO = 10
@@ -76,22 +76,7 @@ CASES: dict[str, tuple[Callable[[int], str], int]] = {
 
 
 def cost(render: Callable[[str], str], text: str) -> float:
-    """CPU seconds per call, best of three; fast calls are repeated to rise above timer noise."""
-    started = time.thread_time()
-    render(text)
-    calls = max(1, int(0.005 / max(time.thread_time() - started, 1e-6)))
-    best = float("inf")
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            started = time.thread_time()
-            for _ in range(calls):
-                render(text)
-            best = min(best, (time.thread_time() - started) / calls)
-    finally:
-        gc.enable()
-    return best
+    return cpu_cost(render, text, sample=0.005)
 
 
 @pytest.mark.parametrize("render", RENDERERS, ids=lambda render: render.__name__)
