@@ -40,8 +40,8 @@ LEAN = {
     "WHERE member_id = %s AND comment_id = %s RETURNING 1)",
 }
 MOVE = (
-    " UPDATE forum_comment SET like_count = like_count + %s * (SELECT count(*) FROM changed), "
-    "version = version + (SELECT count(*) FROM changed) WHERE id = %s RETURNING like_count"
+    " UPDATE forum_comment SET like_count = like_count + %s * (SELECT count(*) FROM changed) "
+    "WHERE id = %s RETURNING like_count"
 )
 
 

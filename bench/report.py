@@ -69,11 +69,16 @@ def checks(targets: dict[str, Target], main: str, verified: dict) -> list[Check]
             f"{'' if rows['likes_match'] else ', NOT the expected rows'}; `recount --check` "
             f"{'clean' if rows['recount_ok'] else 'found drift'}"
         )
+        # A reference that answers errors measures nothing: the check fails with it.
+        lean_errors = targets["lean-likes"].errors if "lean-likes" in targets else 0
         if "lean-likes" in targets:
             lean = targets["lean-likes"].ratio(targets.get("floor"))
-            likes.measured += f"; Django's leanest like ÷ framework floor: {ratio_text(lean)}"
+            likes.measured += (
+                f"; Django's leanest like ÷ framework floor: {ratio_text(lean)}, "
+                f"{lean_errors} errors"
+            )
         exact = rows["likes_match"] and rows["recount_ok"] and target.complete
-        likes.passed = bool(likes.passed) and exact and target.errors == 0
+        likes.passed = bool(likes.passed) and exact and target.errors == 0 and lean_errors == 0
     return [*found, likes]
 
 

@@ -123,7 +123,10 @@ def audience(request: HttpRequest) -> str | None:
     user = request.user
     if not user.is_authenticated:
         return "anonymous"
-    if user.is_staff or user.is_superuser or services.member_for(user).is_suspended:
+    # Loaded with the account (forum.accounts); an account's first page, which makes its
+    # member, is its own.
+    member = getattr(user, "member", None)
+    if user.is_staff or user.is_superuser or member is None or member.is_suspended:
         return None
     return "member"
 
@@ -179,7 +182,7 @@ def _now(request: HttpRequest, kind: str, lesson_id: int) -> personal.Standing |
     if kind == "member":
         return personal.standing(request.user, services.member_for(request.user), lesson_id)
     stamp = stamp_of(lesson_id)
-    return None if stamp is None else personal.Standing(stamp, False, True)
+    return None if stamp is None else personal.Standing(stamp, False, True, frozenset())
 
 
 def _render(plain, request, kind, key, lesson_id, stamp) -> Page | None:
@@ -200,10 +203,36 @@ def _render(plain, request, kind, key, lesson_id, stamp) -> Page | None:
         del request.slot_recorder
     try:
         pieces = Pieces.cut(html, recorder)
+        if kind == "member":
+            _render_variants(request, pieces, recorder)
     except Unrecordable as error:
         logger.warning("page %s not cached: %s", request.path, error)
         return None
     return Page(key, lesson_id, stamp, pieces, int(time.time()))
+
+
+def _render_variants(request: HttpRequest, pieces: Pieces, recorder: Recorder) -> None:
+    """Each region's variants, rendered for the shared copy's reader, cut at their leaves."""
+    user = personal.stand_in()
+    base = _region_context(request, user, user.member, recorder.leaves["csrf"])
+    leaves_only = Recorder(regions=False)
+    for slot in pieces.regions():
+        variants = REGIONS[slot.kind].variants
+        for name, context in (variants(slot.data) if variants else {}).items():
+            html = render_region(slot.kind, {**base, **context})
+            slot.variants[name] = variant = Pieces.cut(html, leaves_only)
+            pieces.leaves |= variant.leaves  # each response gives a value to every leaf
+
+
+def _region_context(request: HttpRequest, user, member, csrf_token: str) -> dict:
+    """What a region is rendered with, besides what its Region gives: the page's reader."""
+    return {
+        "viewer": member,
+        "user": user,
+        "csrf_token": csrf_token,
+        "can_curate": False,
+        "request": request,
+    }
 
 
 def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, plain) -> HttpResponse:
@@ -211,8 +240,7 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
         etag = _etag(request, page)
         response = get_conditional_response(request, etag=etag, last_modified=page.rendered_at)
         if response is None:
-            leaves = leaf_values(request, page.pieces)
-            response = HttpResponse(page.pieces.join(leaves, _shared))
+            response = HttpResponse(page.pieces.join(leaf_values(request, page.pieces)))
         response.headers["ETag"] = etag
         response.headers["Last-Modified"] = http_date(page.rendered_at)
         # The same bytes for every reader it is shared with: a shared cache in front may keep
@@ -222,16 +250,10 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
         return plain()
     else:
         member = services.member_for(request.user)
-        liked = personal.liked_on(member, page.lesson_id)
-        reader = personal.Reader(request.user, member, liked, now.lesson_liked)
+        reader = personal.Reader(request.user, member, now.liked, now.lesson_liked)
         leaves = leaf_values(request, page.pieces)
-        base = {
-            "viewer": member,
-            "user": request.user,
-            "csrf_token": leaves.get("csrf") or get_token(request),
-            "can_curate": False,
-            "request": request,
-        }
+        csrf_token = leaves.get("csrf") or get_token(request)
+        base = _region_context(request, request.user, member, csrf_token)
         html = page.pieces.join(leaves, partial(_theirs, reader, base))
         response = HttpResponse(html)
         patch_cache_control(response, private=True, no_cache=True)
@@ -239,14 +261,13 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
     return response
 
 
-def _shared(slot: Slot) -> None:
-    """Readers who are not signed in all see the shared copy's regions."""
-    return None
-
-
-def _theirs(reader: personal.Reader, base: dict, slot: Slot) -> str | None:
+def _theirs(reader: personal.Reader, base: dict, slot: Slot) -> str | Pieces | None:
     theirs = REGIONS[slot.kind].render_for(slot.data, reader)
-    return None if theirs is None else render_region(slot.kind, {**base, **theirs})
+    if theirs is None:
+        return None
+    if type(theirs) is str:
+        return slot.variants[theirs]
+    return render_region(slot.kind, {**base, **theirs})
 
 
 def _etag(request: HttpRequest, page: Page) -> str:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import CharField, Exists, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models.functions import Cast
 from django.template.context import Context
 
 from forum.caching.slots import region
 from forum.caching.stamps import STAMP_FIELDS, Stamp
 from forum.models import Comment, CommentLike, LessonLike, Member
-from forum.prepared import prepared, prepared_rows
+from forum.prepared import prepared
 from lessons.models import Lesson
 
 COMMENT = "forum/includes/comment.html"
@@ -36,18 +37,17 @@ def _standing(*, user_id: int, member_id: int, lesson_id: int) -> QuerySet:
     pending = Comment.objects.filter(
         member=member_id, lesson=lesson_id, status=Comment.Status.PENDING
     )
+    liked = (
+        CommentLike.objects.filter(member=member_id, comment__lesson=lesson_id)
+        .values("member")
+        .values(ids=StringAgg(Cast("comment", CharField()), Value(",")))
+    )
     return Lesson.objects.filter(pk=lesson_id).values_list(
         *STAMP_FIELDS,
         Exists(LessonLike.objects.filter(member=member_id, lesson=lesson_id)),
         Exists(pending),
         Exists(roles),
-    )
-
-
-@prepared_rows
-def _likes(*, member_id: int, lesson_id: int) -> QuerySet:
-    return CommentLike.objects.filter(member=member_id, comment__lesson=lesson_id).values_list(
-        "comment_id"
+        Subquery(liked),
     )
 
 
@@ -58,21 +58,19 @@ class Standing:
     stamp: Stamp
     lesson_liked: bool
     shares_copies: bool  # no role to feature and pin, no comment of theirs awaiting review
+    liked: frozenset[int]  # the lesson's comments they liked
 
 
 def standing(user: AbstractBaseUser, member: Member, lesson_id: int) -> Standing | None:
-    """The lesson's stamp and the member's standing on it, in one query (forum.prepared: it runs
-    on every lesson page a member opens); None if there is no such lesson."""
+    """The lesson's stamp and the member's standing on it, with the comments they liked, in one
+    query (forum.prepared: it runs on every lesson page a member opens); None if there is no
+    such lesson."""
     found = _standing(user_id=user.pk, member_id=member.pk, lesson_id=lesson_id)
     if found is None:
         return None
-    *stamp, lesson_liked, has_pending, has_role = found
-    return Standing(tuple(stamp), bool(lesson_liked), not has_pending and not has_role)
-
-
-def liked_on(member: Member, lesson_id: int) -> frozenset[int]:
-    """The comments of the lesson the member liked: one query."""
-    return frozenset(pk for (pk,) in _likes(member_id=member.pk, lesson_id=lesson_id))
+    *stamp, lesson_liked, has_pending, has_role, liked = found
+    liked = frozenset(int(pk) for pk in liked.split(",")) if liked else frozenset()
+    return Standing(tuple(stamp), bool(lesson_liked), not has_pending and not has_role, liked)
 
 
 @dataclass(frozen=True)
@@ -124,27 +122,31 @@ def _controls(context: Context) -> CommentControls:
     )
 
 
-def _like_for(controls: CommentControls, reader: Reader) -> dict | None:
+def _like_for(controls: CommentControls, reader: Reader) -> dict | str | None:
     liked = controls.pk in reader.liked
-    if controls.member_id != reader.member.pk and not liked:
-        return None
-    return {"comment": replace(controls, liked=liked)}
+    if controls.member_id == reader.member.pk:
+        return {"comment": replace(controls, liked=liked)}
+    return "liked" if liked else None
 
 
 def _actions_for(controls: CommentControls, reader: Reader) -> dict | None:
     return {"comment": controls} if controls.member_id == reader.member.pk else None
 
 
-region("comment-like", template=COMMENT, render_for=_like_for)(_controls)
+region(
+    "comment-like",
+    template=COMMENT,
+    render_for=_like_for,
+    variants=lambda controls: {"liked": {"comment": replace(controls, liked=True)}},
+)(_controls)
 region("comment-actions", template=COMMENT, render_for=_actions_for)(_controls)
 
 
 @region(
     "lesson-like",
     template=LESSON,
-    render_for=lambda lesson, reader: (
-        {"lesson": replace(lesson, liked=True)} if reader.lesson_liked else None
-    ),
+    render_for=lambda lesson, reader: "liked" if reader.lesson_liked else None,
+    variants=lambda lesson: {"liked": {"lesson": replace(lesson, liked=True)}},
 )
 def _lesson_like(context: Context) -> LessonLikeControl:
     lesson = context["lesson"]

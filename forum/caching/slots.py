@@ -39,13 +39,16 @@ RECORDER = "personal_slot_recorder"  # the context variable that holds the recor
 class Region:
     """A kind of personal region: `capture` takes, from the context of the shared render, what
     the region is rendered from (small and picklable: it is stored with the page); `render_for`
-    says, for a reader, what to render it with again — or None where the shared copy's is theirs.
-    """
+    says, for a reader, what to render it with again — or None where the shared copy's is theirs,
+    or the name of one of its `variants`. `variants` gives, for what was captured, the other
+    renderings many readers share (a liked button), each by name with the context it is
+    rendered with: they are rendered once, with the shared copy, for its reader."""
 
     name: str
     template: str  # the template that holds its {% personal %} tag
     capture: Callable[[Context], Any]
-    render_for: Callable[[Any, Any], dict | None]
+    render_for: Callable[[Any, Any], dict | str | None]
+    variants: Callable[[Any], dict[str, dict]] | None = None
 
 
 REGIONS: dict[str, Region] = {}
@@ -53,11 +56,13 @@ REGIONS: dict[str, Region] = {}
 LEAVES = ("csrf", "submission")
 
 
-def region(name: str, *, template: str, render_for: Callable) -> Callable:
+def region(
+    name: str, *, template: str, render_for: Callable, variants: Callable | None = None
+) -> Callable:
     """Declare a kind of region; the decorated function is its `capture`."""
 
     def declare(capture: Callable[[Context], Any]) -> Callable:
-        REGIONS[name] = Region(name, template, capture, render_for)
+        REGIONS[name] = Region(name, template, capture, render_for, variants)
         return capture
 
     return declare
@@ -68,6 +73,7 @@ class Slot:
     kind: str  # a region's name, or one of LEAVES
     data: Any = None  # what a region was captured with
     end: int = 0  # a region's default content is pieces[index + 1 : end]
+    variants: dict[str, Pieces] = field(default_factory=dict)  # its Region's, rendered
 
 
 class Recorder:
@@ -162,9 +168,14 @@ class Pieces:
         leaves = frozenset(p.kind for p in parts if isinstance(p, Slot) and p.kind in LEAVES)
         return cls(parts, leaves)
 
-    def join(self, leaves: dict[str, str], render_region: Callable[[Slot], str | None]) -> str:
+    def join(
+        self,
+        leaves: dict[str, str],
+        render_region: Callable[[Slot], str | Pieces | None] | None = None,
+    ) -> str:
         """The page for one reader: each leaf their value, each region theirs where
-        `render_region` gives one, the shared copy's otherwise."""
+        `render_region` gives one (a text, or one of its variants), the shared copy's
+        otherwise."""
         out: list[str] = []
         parts, index, count = self.parts, 0, len(self.parts)
         while index < count:
@@ -174,17 +185,21 @@ class Pieces:
                 out.append(part)
             elif part.kind in leaves:
                 out.append(leaves[part.kind])
-            elif (theirs := render_region(part)) is not None:
-                out.append(theirs)
+            elif render_region is not None and (theirs := render_region(part)) is not None:
+                out.append(theirs.join(leaves) if type(theirs) is Pieces else theirs)
                 index = part.end
         return "".join(out)
 
     def holds(self, kind: str) -> bool:
         return kind in self.leaves
 
+    def regions(self) -> list[Slot]:
+        return [p for p in self.parts if type(p) is Slot and p.kind in REGIONS]
+
     @property
     def size(self) -> int:
-        return sum(len(p) for p in self.parts if type(p) is str)
+        text = sum(len(p) for p in self.parts if type(p) is str)
+        return text + sum(v.size for slot in self.regions() for v in slot.variants.values())
 
 
 # The template tag ---------------------------------------------------------------------------

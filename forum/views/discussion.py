@@ -118,11 +118,17 @@ def thread_page(
         "here": comment.url,
         **viewer_context(request, lesson),
     }
-    return render(request, "forum/thread.html", context, status=status)
+    return TemplateResponse(request, "forum/thread.html", context, status=status)
+
+
+def _comment_lesson_id(comment_id: int) -> int | None:
+    return Comment.objects.filter(pk=comment_id).values_list("lesson_id", flat=True).first()
 
 
 @require_safe
+@shared_copies(params=lambda request: (), lesson=_comment_lesson_id)
 def comment_detail(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """A comment's permalink: the page depends on nothing in the query string."""
     return thread_page(request, comment_or_404(request, comment_id))
 
 

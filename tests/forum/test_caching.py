@@ -218,6 +218,29 @@ def busy_lesson():
     return lesson, xiaoming.user
 
 
+def test_what_a_member_liked_is_rendered_once_with_the_copy_not_per_response(
+    client, busy_lesson, monkeypatch
+):
+    """The pressed like buttons many members share are variants stored with the copy: a member
+    who liked a comment and the lesson has only what is theirs alone rendered per response (their
+    own comments' controls, their name)."""
+    lesson, xiaoming = busy_lesson
+    client.force_login(xiaoming)
+    client.get(lesson.get_absolute_url())
+    rendered = []
+    render_region = pages.render_region
+    monkeypatch.setattr(
+        pages,
+        "render_region",
+        lambda kind, context: rendered.append(kind) or render_region(kind, context),
+    )
+    html = client.get(lesson.get_absolute_url()).content.decode()
+    assert sorted(rendered) == sorted(
+        ["comment-like", "comment-actions"] * 2 + ["member-name"]
+    )  # their comment and their reply
+    assert html.count('aria-pressed="true"') == 2  # the liked reply and the lesson
+
+
 def rendered_for_them_alone(client, url, monkeypatch) -> str:
     with monkeypatch.context() as patched:
         patched.setattr(pages, "audience", lambda request: None)
@@ -248,15 +271,15 @@ def test_one_members_shared_copy_is_made_the_next_members_own(client, busy_lesso
     assert "data-member-name>xiaoming<" in html
 
 
-def test_a_plain_members_second_view_costs_four_queries(
+def test_a_plain_members_second_view_costs_three_queries(
     client, busy_lesson, django_assert_num_queries
 ):
     lesson, xiaoming = busy_lesson
     client.force_login(xiaoming)
     client.get(lesson.get_absolute_url())
-    # the session, the account with its member, the lesson's stamp with their lesson like, roles
-    # and comments in review, and their likes on the lesson
-    with django_assert_num_queries(4):
+    # the session, the account with its member, and the lesson's stamp with their standing on
+    # it: their lesson like, roles, comments in review, and their likes on the lesson
+    with django_assert_num_queries(3):
         client.get(lesson.get_absolute_url())
 
 

@@ -97,6 +97,29 @@ def test_url_on_a_local_server_is_imported_with_allow_private(page_server: PageS
 
 
 @pytest.mark.django_db
+def test_url_whose_file_name_starts_with_5000_digits_is_one_warning_and_the_run_goes_on(
+    page_server: PageServer, tmp_path
+) -> None:
+    """A file name holds 255 bytes at most; a URL's does not: the number is too large for a
+    lesson's, the page is imported unnumbered, and the next source is imported too."""
+    long_path = f"/{quote(SEED_COURSE)}/{'7' * 5000}-{quote('长文件名')}.md"
+    page_server.routes[long_path] = Response(SEED.read_bytes())
+    next_file = tmp_path / SEED_COURSE / "02-下一课.md"
+    next_file.parent.mkdir()
+    next_file.write_bytes(SEED.read_bytes())
+
+    run = run_import(page_server.url(long_path), str(next_file), "--allow-private", "--keep-going")
+
+    assert run.error is None, run.stderr
+    warnings = [line for line in run.stdout.splitlines() if "too large" in line]
+    assert len(warnings) == 1, run.stdout
+    assert "lesson number 77777777777777777777… in the file name is too large" in warnings[0]
+    assert Lesson.objects.get(title="长文件名").number is None
+    assert Lesson.objects.get(title="下一课").number == 2
+    assert page_server.requests == [long_path]
+
+
+@pytest.mark.django_db
 def test_loopback_url_is_refused_before_connecting(page_server: PageServer) -> None:
     run = run_import(page_server.url(SEED_PATH))
     assert run.error is not None

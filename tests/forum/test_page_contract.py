@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from forum import likes, services
@@ -57,15 +57,18 @@ MARKUP = [
 hostile = st.lists(
     st.one_of(st.sampled_from(MARKUP), st.text(max_size=12)), min_size=1, max_size=8
 ).map("".join)
+# The values exactly as Django and forum.caching.slots make them: a looser pattern would also
+# match text people wrote (a code block keeps its quotes) and run on past its end.
 TOKENS = re.compile(
-    r'(name="csrfmiddlewaretoken" value=|name="submission" value=|"X-CSRFToken": )"[^"]*"'
+    r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[A-Za-z0-9]{64}"'
+    r'|(name="submission" value=)"[A-Za-z0-9_-]{22}"'
 )
 
 
 def normalized(response) -> str:
     """The page without the values of its CSRF tokens and form keys (new in every response)."""
     assert response.status_code == 200, response.status_code
-    return TOKENS.sub(r"\1TOKEN", response.content.decode())
+    return TOKENS.sub(lambda found: (found[1] or found[2]) + "TOKEN", response.content.decode())
 
 
 def plain(client: Client, url: str, **headers) -> str:
@@ -78,7 +81,7 @@ def plain(client: Client, url: str, **headers) -> str:
         pages.audience = original
 
 
-# Each example renders a lesson's pages for three readers, in five forms, three times over.
+# Each example renders a lesson's pages for three readers, in seven forms, three times over.
 CONTRACT = settings(
     max_examples=12,
     deadline=None,
@@ -92,6 +95,17 @@ VARIANTS = [
     ("", {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "discussion-threads"}),
     ("?sort=hot&page=2", {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "comment-list-more"}),
 ]
+
+
+def _pages(lesson: Lesson) -> list[tuple[str, dict]]:
+    """Every cached page of the lesson: its discussion's pages and fragments, and the permalinks
+    of its first thread and of a reply."""
+    url = lesson.get_absolute_url()
+    comments = Comment.objects.filter(lesson=lesson).order_by("pk")
+    permalinks = [comments.filter(parent=None).first(), comments.exclude(parent=None).first()]
+    return [(url + tail, headers) for tail, headers in VARIANTS] + [
+        (comment.url, {}) for comment in permalinks
+    ]
 
 
 def _text(text: str) -> str:
@@ -139,17 +153,15 @@ def test_every_reader_gets_the_plain_render_whatever_people_wrote(
     writer = services.member_for(_user(readers["writer"]))
     lesson = LessonFactory(body_markdown=_text(body))
     _discussion(lesson, texts, names, writer)
-    for url_tail, headers in VARIANTS:
-        url = lesson.get_absolute_url() + url_tail
+    for url, headers in _pages(lesson):
         for name, client in readers.items():
             expected = plain(client, url, **headers)
             first = normalized(client.get(url, **headers))
             again = normalized(client.get(url, **headers))
-            assert first == expected, (name, url_tail, headers)
-            assert again == expected, (name, url_tail, headers)
+            assert first == expected, (name, url, headers)
+            assert again == expected, (name, url, headers)
     for client in readers.values():  # another reader's copy is still theirs alone
-        for url_tail, headers in VARIANTS[:1]:
-            url = lesson.get_absolute_url() + url_tail
+        for url, headers in _pages(lesson)[:1] + _pages(lesson)[-1:]:
             assert normalized(client.get(url, **headers)) == plain(client, url, **headers)
 
 
@@ -229,6 +241,11 @@ def skeleton(html: str) -> list[tuple]:
     name=hostile,
     body=hostile,
 )
+@example(  # a token field's start in a code block, which once fooled this test's normalizer
+    texts=['name="csrfmiddlewaretoken" value="'] * 2 + ['```\nname="csrfmiddlewaretoken" value="'],
+    name='name="csrfmiddlewaretoken" value="',
+    body="正文",
+)
 def test_hostile_text_adds_no_element_or_attribute_to_any_page(texts, name, body, settings):
     """The same discussion with harmless text and with hostile text: outside the sanitized
     bodies, every reader's page and fragment has the same elements and attributes."""
@@ -243,10 +260,8 @@ def test_hostile_text_adds_no_element_or_attribute_to_any_page(texts, name, body
     for comment in comments:  # edited, as the hostile ones will be
         services.comment_edit(member=comment.member, comment=comment, body="改过的留言")
     harmless = {
-        (name, tail, tuple(headers)): skeleton(
-            normalized(client.get(lesson.get_absolute_url() + tail, **headers))
-        )
-        for tail, headers in VARIANTS
+        (name, url, tuple(headers)): skeleton(normalized(client.get(url, **headers)))
+        for url, headers in _pages(lesson)
         for name, client in readers.items()
     }
     for comment, text in zip(comments, [*texts, texts[-1]], strict=True):
@@ -258,11 +273,11 @@ def test_hostile_text_adds_no_element_or_attribute_to_any_page(texts, name, body
         body_markdown=_text(body), body_html=render_lesson_body(_text(body))
     )
     stamps.pages_changed(lesson_ids=[lesson.pk])
-    for tail, headers in VARIANTS:
+    for url, headers in _pages(lesson):
         for name, client in readers.items():
             for _ in range(2):  # rendered, then the cached copy
-                html = normalized(client.get(lesson.get_absolute_url() + tail, **headers))
-                assert skeleton(html) == harmless[name, tail, tuple(headers)], (name, tail)
+                html = normalized(client.get(url, **headers))
+                assert skeleton(html) == harmless[name, url, tuple(headers)], (name, url)
 
 
 class _Attributes(HTMLParser):
@@ -295,11 +310,12 @@ def test_the_attack_from_the_review_adds_no_attribute():
         '[点这里](/ \'x" hx-post="/accounts/email/" hx-trigger="load" y="\')\n\n'
         '`value="="`'
     )
-    services.comment_post(author=MemberFactory(), lesson=lesson, body=body)
+    comment = services.comment_post(author=MemberFactory(), lesson=lesson, body=body)
+    lesson_url = lesson.get_absolute_url()
     for client in _readers().values():
-        for tail, headers in VARIANTS[:1] + VARIANTS[3:4]:
+        for url, headers in [(lesson_url, {}), (lesson_url, VARIANTS[3][1]), (comment.url, {})]:
             for _ in range(2):
-                html = normalized(client.get(lesson.get_absolute_url() + tail, **headers))
+                html = normalized(client.get(url, **headers))
                 found = attributes(html)
                 assert not [a for a in found if a[1] in {"hx-trigger", "data-hx-trigger"}]
                 posts = [a[2] for a in found if a[1] in {"hx-post", "data-hx-post"}]

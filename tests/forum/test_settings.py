@@ -26,7 +26,18 @@ def test_postgres_url_uses_health_checks():
     )
     assert config["NAME"] == "lessons"
     assert config["CONN_HEALTH_CHECKS"] is True
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {
+        "sslmode": "require",
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+
+
+def test_postgres_url_can_turn_prepared_statements_off():
+    config = database_from_url(
+        "postgres://forum@db/lessons?server_side_binding=false&prepare_threshold=none"
+    )
+    assert config["OPTIONS"] == {"server_side_binding": False, "prepare_threshold": None}
 
 
 def test_unknown_database_scheme_is_refused():
