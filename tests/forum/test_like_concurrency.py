@@ -47,6 +47,8 @@ def in_parallel(count: int, work: Callable[[int], object]) -> list[BaseException
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    hung = [thread for thread in threads if thread.is_alive()]
+    assert not hung, f"{len(hung)} of {count} workers still running after 60 s"
     return errors
 
 

@@ -12,12 +12,13 @@ import re
 import threading
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from forum import moderation, services
+from forum import services
 from forum.models import Comment, CommentRevision
 from tests.factories import CommentFactory, LessonFactory, MemberFactory, UserFactory, moderator
 from tests.forum.test_like_concurrency import assert_no_drift, in_parallel
@@ -78,20 +79,29 @@ def test_a_reply_deleted_twice_at_once_leaves_its_sibling_shown_after_the_thread
 
 
 def test_a_moderator_hiding_while_the_author_deletes_leaves_no_drift(postgres):
-    staff = moderator()
+    """Both through whole requests: the author's delete, the moderator's hide action in the
+    admin (with its reason, as the confirmation page posts it)."""
+    staff = Client()
+    staff.force_login(moderator())
+    changelist = reverse("admin:forum_comment_changelist")
     for _ in range(20):
         author, _root, (first, _second) = _thread()
         writer = _author_client(author)
+        answers = {}
 
-        def race(index: int, comment=first, writer=writer) -> None:
+        def race(index: int, comment=first, writer=writer, answers=answers) -> None:
             if index == 0:
-                writer.post(reverse("forum:comment-delete", args=[comment.pk]))
+                url = reverse("forum:comment-delete", args=[comment.pk])
+                answers["delete"] = writer.post(url).status_code
             else:
-                moderation.comment_moderate(
-                    moderator=staff, comment=comment, action=moderation.Kind.HIDE
-                )
+                hide = {"action": "hide", ACTION_CHECKBOX_NAME: [comment.pk], "post": "yes"}
+                answers["hide"] = staff.post(changelist, {**hide, "reason": "广告"}).status_code
 
         assert in_parallel(2, race) == []
+        # Hidden first, the comment is no longer the author's to delete: "no such comment".
+        assert answers["hide"] == 302 and answers["delete"] in {302, 404}, answers
+        first.refresh_from_db()
+        assert first.status == Comment.Status.HIDDEN
     assert_no_drift()
 
 
@@ -107,8 +117,12 @@ def test_ten_edits_at_once_keep_every_text_they_replaced(postgres):
 
     assert in_parallel(10, edit) == []
     comment.refresh_from_db()
-    history = list(CommentRevision.objects.filter(comment=comment).values_list("body", flat=True))
-    assert len(history) == 10 and len(set(history)) == 10
+    revisions = CommentRevision.objects.filter(comment=comment).order_by("pk")
+    history = list(revisions.values_list("body", flat=True))
+    # In the order the edits committed, each revision holds the text its edit replaced: the
+    # first v0, then each edit's text in turn, and the comment the last one's.
+    assert history[0] == "v0"
+    assert len(set(history)) == 10 and comment.body not in history
     assert {*history, comment.body} == {f"v{i}" for i in range(11)}
 
 
