@@ -120,6 +120,22 @@ def test_url_whose_file_name_starts_with_5000_digits_is_one_warning_and_the_run_
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("folder", ["%2e%2e", "..", "课程/..", "./%2E%2E"])
+def test_a_url_folder_of_dot_segments_names_no_course(page_server: PageServer, folder) -> None:
+    """`/../README.md` is `/README.md`, as a browser reads it: no course titled `..` (whose
+    export would once have written outside its folder)."""
+    path = f"/{quote(folder, safe='/%.')}/01-{quote('入门')}.md"
+    page_server.routes[path] = Response(SEED.read_bytes())
+    run = run_import(page_server.url(path), "--allow-private")
+    assert run.error is not None
+    assert "no course: give one with --course" in run.stderr
+    assert set(row_counts().values()) == {0}
+    run = run_import(page_server.url(path), "--allow-private", "--course", "课程")
+    assert run.error is None, run.stderr
+    assert list(Lesson.objects.values_list("course__title", "title")) == [("课程", "入门")]
+
+
+@pytest.mark.django_db
 def test_loopback_url_is_refused_before_connecting(page_server: PageServer) -> None:
     run = run_import(page_server.url(SEED_PATH))
     assert run.error is not None

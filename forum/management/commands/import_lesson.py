@@ -53,7 +53,7 @@ def expand_sources(arguments: list[str], *, follow_symlinks: bool = False) -> li
     sources = []
     for argument in arguments:
         if _URL.match(argument):
-            segments = [unquote(s) for s in urlsplit(argument).path.split("/") if s]
+            segments = _url_segments(argument)
             name = segments[-1] if segments else ""
             sources.append(Source(argument, name, segments[-2] if len(segments) > 1 else ""))
             continue
@@ -71,6 +71,19 @@ def expand_sources(arguments: list[str], *, follow_symlinks: bool = False) -> li
         else:
             raise CommandError(f"{argument}: no such file or directory")
     return sources
+
+
+def _url_segments(url: str) -> list[str]:
+    """The URL's path, decoded, a segment each, with `.` and `..` resolved as a browser resolves
+    them (`%2e%2e` too): no course or lesson is named `..`."""
+    segments: list[str] = []
+    for segment in urlsplit(url).path.split("/"):
+        segment = unquote(segment)
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment not in {"", "."}:
+            segments.append(segment)
+    return segments
 
 
 def _folder_sources(folder: Path, *, follow_symlinks: bool) -> list[Source]:
