@@ -231,8 +231,7 @@ def test_each_highlighted_lexer_costs_linearly_inside_one_block(language: str) -
         small, large = hostile_code(unit, n, width), hostile_code(unit, 8 * n, width)
         lexer = fence_lexer(language, large, max_chars=LESSON_HIGHLIGHT_MAX_CHARS)
         assert lexer is not None, unit
-        work = partial(highlighting, lexer=lexer)
-        ratio = cost(work, large) / cost(work, small)
+        ratio = growth(partial(highlighting, lexer=lexer), small, large)
         if ratio >= MAX_RATIO_8N:
             slow.append(f"{unit!r} in lines of {width}: {ratio:.1f}x")
     assert not slow, f"{language}: 8x the code cost {', '.join(slow)}"
