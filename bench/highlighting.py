@@ -2,8 +2,9 @@
 
 In-process, before any server starts. For each language of `HIGHLIGHTED_LANGUAGES`, a comment of
 the maximum length (`FORUM_COMMENT_MAX_LENGTH`) made of fences just under the comment's
-highlighting cap, each a run of one hostile text (tests/security/test_renderer_dos.py); the run
-that costs that language most is timed again, best of three, through `render_comment_markdown`.
+highlighting cap, each a run of one hostile text (tests/security/test_renderer_dos.py) in the
+longest lines and blank runs that are still highlighted; the run that costs that language most is
+timed again, best of three, through `render_comment_markdown`.
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ import time
 from forum.settings import FORUM_COMMENT_MAX_LENGTH
 from lessons.rendering import (
     COMMENT_HIGHLIGHT_MAX_CHARS,
+    HIGHLIGHT_MAX_BLANK,
+    HIGHLIGHT_MAX_LINE,
     HIGHLIGHTED_LANGUAGES,
+    fence_lexer,
     render_comment_markdown,
 )
 
-HOSTILE_CODE = ["\t", " \n", "\t\n", ".", "<", "[", "*", "`", '"\\', "a\t"]
+HOSTILE_CODE = ["\t", " \n", "\t\n", ".", "a.", "<", "[", "*", "`", '"\\', "a ", "a\t", "<!--"]
 
 
 def worst_comment(language: str, unit: str) -> str:
-    code = (unit * COMMENT_HIGHLIGHT_MAX_CHARS)[: COMMENT_HIGHLIGHT_MAX_CHARS - 1]
-    fence = f"~~~{language}\n{code}\n~~~\n"
+    line = (unit * HIGHLIGHT_MAX_LINE)[: HIGHLIGHT_MAX_LINE - 1]
+    if line.isspace():  # cut, or the run of blanks would leave the fence plain
+        line = line[: HIGHLIGHT_MAX_BLANK // 2] + "x"
+    code = ((line + "\n") * COMMENT_HIGHLIGHT_MAX_CHARS)[: COMMENT_HIGHLIGHT_MAX_CHARS - 1] + "\n"
+    assert fence_lexer(language, code, max_chars=COMMENT_HIGHLIGHT_MAX_CHARS), (language, unit)
+    fence = f"~~~{language}\n{code}~~~\n"
     return (fence * (FORUM_COMMENT_MAX_LENGTH // len(fence)))[:FORUM_COMMENT_MAX_LENGTH]
 
 
@@ -49,7 +57,9 @@ def markdown(rows: list[tuple[str, str, float]]) -> list[str]:
         f"A comment of {FORUM_COMMENT_MAX_LENGTH:,} characters of fenced code, each fence just "
         f"under the {COMMENT_HIGHLIGHT_MAX_CHARS}-character highlighting cap and a run of the "
         "text that costs its language most, rendered in-process (`render_comment_markdown`, best "
-        "of three). Fences in other languages, or longer, are not highlighted.",
+        "of three). Fences in other languages, longer, or with a line over "
+        f"{HIGHLIGHT_MAX_LINE} characters or a run of over {HIGHLIGHT_MAX_BLANK} blanks are not "
+        "highlighted.",
         "",
         "| language | costliest run | seconds |",
         "|---|---|---:|",

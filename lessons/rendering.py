@@ -219,24 +219,39 @@ _FORMATTER = HtmlFormatter(nowrap=True)
 # Fences are highlighted only in these languages (any Pygments alias of theirs, e.g. "py", "c++",
 # "sh"); any other name is plain escaped code. Pygments lexers are regular expressions, and many
 # backtrack on hostile text: easytrieve is cubic on tabs (a 5,000-character comment took minutes),
-# systemd and autohotkey likewise. Those listed here cost at most a few tens of milliseconds for a
-# block of the caps below, whatever it holds (tests/security/test_renderer_dos.py).
+# systemd and autohotkey likewise. Left off as well, because they stay quadratic inside a block the
+# bounds below admit: java and csharp (a run of words with no "(" is rescanned from each word:
+# "a a …" in short lines costs java 100 ms at 2,000 characters, 410 ms at 4,000; csharp 36 ms,
+# 122 ms), html and xml (each unclosed "<!--" scans to the block's end: 10 ms at 2,000, 71 ms at
+# 8,000) and markdown (short lines of "[": 2 ms, 23 ms).
 HIGHLIGHTED_LANGUAGES = (
-    "python", "javascript", "typescript", "java", "go", "rust", "c", "cpp", "csharp", "kotlin",
-    "swift", "php", "ruby", "sql", "bash", "json", "yaml", "toml", "ini", "docker", "html", "xml",
-    "css", "markdown", "diff", "text",
+    "python", "javascript", "typescript", "go", "rust", "c", "cpp", "kotlin", "swift", "php",
+    "ruby", "sql", "bash", "json", "yaml", "toml", "ini", "docker", "css", "diff", "text",
 )  # fmt: skip
-# Inside one block most of them are still super-linear (a block of 1,000 characters can cost
-# 150 ms, of 2,000 up to 350 ms), so longer blocks are not highlighted at all. A document's cost is
-# then linear: at most (its length / the cap) blocks, each bounded. Comments are short and anyone
-# may write them; lessons hold real code (80% of the corpus's blocks are under 500 characters,
-# 98% under 2,000) and are written by teachers or imported by an operator.
+# A block is highlighted only within all of these; each bounds how far one regular expression of
+# the lexers above can scan, so a block costs linearly in its length (tests/security/
+# test_renderer_dos.py times every lexer on hostile blocks of n and 8n characters):
+# - a line (HIGHLIGHT_MAX_LINE): most patterns scan to the line's end, so one 2,000-character line
+#   cost up to 120 ms (typescript on "a.a.…"); 8 of the corpus's 443 highlighted blocks have a
+#   longer line;
+# - a run of whitespace, blank lines included (HIGHLIGHT_MAX_BLANK): Python's, C's and C++'s
+#   `^(\s*)` cross lines, so 2,000 characters of " \n" cost 57–125 ms; 3 of those 443 blocks
+#   have a longer run;
+# - a block's length, by who may write it: comments are short and anyone may write them; lessons
+#   hold real code (80% of the corpus's blocks are under 500 characters, 98% under 2,000) and are
+#   written by teachers or imported by an operator.
+# The costliest block they admit renders in ~150 ms at the lesson cap, ~40 ms at the comment cap
+# (yaml, lines of "a\t": 3 ms of it lexing, the rest sanitizing its many tokens); a document of
+# many blocks costs linearly too.
+HIGHLIGHT_MAX_LINE = 200
+HIGHLIGHT_MAX_BLANK = 64
 COMMENT_HIGHLIGHT_MAX_CHARS = 500
 LESSON_HIGHLIGHT_MAX_CHARS = 2_000
-# Markdown's lexer would highlight a fence inside it with whatever lexer that fence names.
-_LEXER_OPTIONS = {"markdown": {"handlecodeblocks": False}}
-_LEXERS: dict[str, tuple[type[Lexer], dict[str, Any]]] = {
-    alias: (lexer, _LEXER_OPTIONS.get(language, {}))
+_LONG_LINE_OR_BLANK = re.compile(
+    rf"[^\n]{{{HIGHLIGHT_MAX_LINE + 1}}}|\s{{{HIGHLIGHT_MAX_BLANK + 1}}}"
+)
+_LEXERS: dict[str, type[Lexer]] = {
+    alias: lexer
     for language in HIGHLIGHTED_LANGUAGES
     for lexer in [find_lexer_class_by_name(language)]
     for alias in lexer.aliases
@@ -245,18 +260,25 @@ _LEXERS: dict[str, tuple[type[Lexer], dict[str, Any]]] = {
 
 def highlight_lexer(language: str) -> Lexer | None:
     """The lexer a fence naming `language` is highlighted with, or None for plain code."""
-    found = _LEXERS.get(language.lower())
-    return None if found is None else found[0](**found[1])
+    lexer = _LEXERS.get(language.lower())
+    return None if lexer is None else lexer()
+
+
+def fence_lexer(language: str, code: str, *, max_chars: int) -> Lexer | None:
+    """The lexer a fence of `code` is highlighted with, or None for plain escaped code."""
+    if len(code) > max_chars or _LONG_LINE_OR_BLANK.search(code):
+        return None
+    return highlight_lexer(language)
 
 
 def _fence_renderer(max_chars: int) -> Any:
     def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        token = tokens[idx]
-        lexer = highlight_lexer((token.info.split() or [""])[0])
-        if lexer is None or len(token.content) > max_chars:
-            return f"<pre><code>{escape(token.content, quote=False)}</code></pre>\n"
-        code = highlight(token.content, lexer, _FORMATTER)
-        return f'<div class="highlight"><pre><code>{code}</code></pre></div>\n'
+        code = tokens[idx].content
+        lexer = fence_lexer((tokens[idx].info.split() or [""])[0], code, max_chars=max_chars)
+        if lexer is None:
+            return f"<pre><code>{escape(code, quote=False)}</code></pre>\n"
+        html = highlight(code, lexer, _FORMATTER)
+        return f'<div class="highlight"><pre><code>{html}</code></pre></div>\n'
 
     return render
 
