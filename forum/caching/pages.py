@@ -39,7 +39,6 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date
 from django.utils.translation import get_language
 
-from forum import services
 from forum.caching import personal, release
 from forum.caching.slots import (
     REGIONS,
@@ -180,7 +179,7 @@ def shared_copies(
 def _now(request: HttpRequest, kind: str, lesson_id: int) -> personal.Standing | None:
     """The lesson's stamp now, and for a member their standing on it (None: no such lesson)."""
     if kind == "member":
-        return personal.standing(request.user, services.member_for(request.user), lesson_id)
+        return personal.standing(request.user, request.user.member, lesson_id)
     stamp = stamp_of(lesson_id)
     return None if stamp is None else personal.Standing(stamp, False, True, frozenset())
 
@@ -249,7 +248,7 @@ def _answer(request: HttpRequest, page: Page, now: personal.Standing | None, pla
     elif not now.shares_copies:
         return plain()
     else:
-        member = services.member_for(request.user)
+        member = request.user.member  # a member's audience is one who has a member
         reader = personal.Reader(request.user, member, now.liked, now.lesson_liked)
         leaves = leaf_values(request, page.pieces)
         csrf_token = leaves.get("csrf") or get_token(request)

@@ -39,8 +39,9 @@ def _standing(*, user_id: int, member_id: int, lesson_id: int) -> QuerySet:
     )
     liked = (
         CommentLike.objects.filter(member=member_id, comment__lesson=lesson_id)
-        .values("member")
-        .values(ids=StringAgg(Cast("comment", CharField()), Value(",")))
+        .values("member")  # one group: the member's likes
+        .annotate(ids=StringAgg(Cast("comment", CharField()), Value(",")))
+        .values("ids")
     )
     return Lesson.objects.filter(pk=lesson_id).values_list(
         *STAMP_FIELDS,
