@@ -31,7 +31,7 @@ endef
 
 .PHONY: help
 help:
-	@echo "make run            serve the site on http://$(HOST):$(PORT)/ (sets everything up)"
+	@echo "make run            serve the site on http://$(HOST):$(PORT)/ and run the task worker"
 	@echo "make test           run the whole test suite on SQLite, then on PostgreSQL, on every core"
 	@echo "make test-full      the same with ten times the Hypothesis examples (new ones each run)"
 	@echo "make lint           ruff, Django checks, migrations check"
@@ -61,7 +61,9 @@ run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py import_lesson --keep-existing "$(SEED)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PATH="$(abspath $(VENV))/bin:$$PATH" PYTHONUNBUFFERED=1 HOST=$(HOST) \
+	  FORUM_SITE_URL="$${FORUM_SITE_URL:-http://$(HOST):$(PORT)}" \
+	  $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 .PHONY: test
 test: install

@@ -17,8 +17,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from forum.caching import stamps
-from forum.models import Comment, CommentLike, LessonLike, Member
+from forum.models import Comment, CommentLike, LessonLike, Member, Notification
 from forum.moderation import participation_check
+from forum.notifications.services import notify_liked
 from lessons.models import Lesson
 
 
@@ -64,12 +65,13 @@ def like_add(*, member: Member, comment: Comment) -> bool:
     """Like `comment`; False when the member already liked it (nothing changes).
     When it is added, `comment.like_count` is the new count."""
     _likeable(member, comment)
-    return _add_once(
-        CommentLike(member=member, comment=comment),
-        lesson_id=comment.lesson_id,
-        lock_lesson=False,
-        then=lambda: _like_count_move(comment, +1),
-    )
+    like = CommentLike(member=member, comment=comment)
+
+    def then() -> None:
+        _like_count_move(comment, +1)
+        notify_liked(comment, like=like)
+
+    return _add_once(like, lesson_id=comment.lesson_id, lock_lesson=False, then=then)
 
 
 @transaction.atomic
@@ -168,13 +170,32 @@ def _drifts(comments: models.QuerySet, lessons: models.QuerySet) -> list[Drift]:
     return found
 
 
+def _unread() -> models.Expression:
+    unread = Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+    return _count(unread, "recipient")
+
+
+def _unread_drifts() -> list[Drift]:
+    wrong = (
+        Member.objects.annotate(expected=_unread())
+        .filter(~Q(unread_notifications=F("expected")))
+        .values_list("pk", "unread_notifications", "expected")
+    )
+    return [Drift("member unread notifications", *row) for row in wrong]
+
+
 def counters_recount(*, fix: bool) -> list[Drift]:
     """Compare every denormalized counter with its rows; with `fix`, set the right values:
     lesson by lesson, under the locks every write takes (the lesson's row, then its comments'),
-    so a write made meanwhile is neither lost nor counted twice."""
+    so a write made meanwhile is neither lost nor counted twice. A member's unread count is
+    set from their unread rows in one UPDATE (a notification told meanwhile adds its own one
+    after it)."""
     drifts = _drifts(Comment.objects.all(), Lesson.objects.all())
+    unread = _unread_drifts()
     if not fix:
-        return drifts
+        return drifts + unread
+    if unread:
+        Member.objects.filter(pk__in=[d.pk for d in unread]).update(unread_notifications=_unread())
     comments = [d.pk for d in drifts if d.what.startswith("comment")]
     lessons = {d.pk for d in drifts if d.what.startswith("lesson")}
     lessons.update(Comment.objects.filter(pk__in=comments).values_list("lesson_id", flat=True))
@@ -188,4 +209,4 @@ def counters_recount(*, fix: bool) -> list[Drift]:
                 model.objects.filter(pk__in=list(wrong.values_list("pk", flat=True))).update(
                     **{field: expression}
                 )
-    return drifts
+    return drifts + unread

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
+from forum.notifications import services as notify
 from lessons.models import Lesson
 
 Kind = ModerationAction.Kind
@@ -119,12 +120,19 @@ def comment_moderate(
             status_set(comment, STATUS_FOR[action])
             after = comment.status
             if after != Status.PUBLISHED:
-                comment.reports.filter(status=Report.Status.OPEN).update(
+                open_reports = comment.reports.filter(status=Report.Status.OPEN)
+                reporters = list(open_reports.values_list("reporter", flat=True))
+                note = (reason or Kind(action).label)[:500]
+                open_reports.update(
                     status=Report.Status.UPHELD,
                     resolved_by=moderator,
                     resolved_at=timezone.now(),
-                    resolution_note=(reason or Kind(action).label)[:500],
+                    resolution_note=note,
                 )
+                notify.notify_reports_closed(
+                    comment, reporter_ids=reporters, outcome="upheld", reason=note
+                )
+            _notify_status(comment, before=before, moderator=moderator, reason=reason)
         elif action in FLAG_FOR:
             field, value = FLAG_FOR[action]
             if getattr(comment, field) == value:
@@ -135,6 +143,7 @@ def comment_moderate(
             setattr(comment, stamp, timezone.now() if value else None)
             comment.save(update_fields=[field, stamp])
             after = f"{field}={value}"
+            notify.notify_moderated(comment, action=action, moderator=_member_of(moderator))
         else:
             raise ValueError(f"unknown moderation action {action!r}")
         return _record(
@@ -147,6 +156,28 @@ def comment_moderate(
             before=before,
             after=after,
         )
+
+
+def _member_of(user: AbstractBaseUser | None) -> Member | None:
+    try:
+        return user.member if user is not None else None
+    except Member.DoesNotExist:
+        return None
+
+
+def _notify_status(
+    comment: Comment, *, before: str, moderator: AbstractBaseUser | None, reason: str
+) -> None:
+    """Tell a comment's author that its status changed; a comment approved from review is
+    published now, and tells whom it answers and mentions."""
+    after = comment.status
+    if after == Status.PUBLISHED:
+        action = Kind.PUBLISH if before == Status.PENDING else Kind.RESTORE
+        if before == Status.PENDING:
+            notify.notify_posted(comment, author=comment.member)
+    else:
+        action = {Status.HIDDEN: Kind.HIDE, Status.SPAM: Kind.SPAM}.get(after, Kind.REMOVE)
+    notify.notify_moderated(comment, action=action, moderator=_member_of(moderator), reason=reason)
 
 
 @transaction.atomic
@@ -182,6 +213,7 @@ def _open_reports_hide(comment: Comment) -> None:
     if threshold and open_reports >= threshold and comment.status == Status.PUBLISHED:
         before = comment.status
         status_set(comment, Status.HIDDEN)
+        notify.notify_moderated(comment, action=Kind.AUTO_HIDE, moderator=None)
         _record(
             actor=None,
             kind=Kind.AUTO_HIDE,
@@ -238,6 +270,7 @@ def reports_resolve(
     with stamps.discussion_write(lesson_id=comment.lesson_id):
         comment = Comment.objects.select_for_update().get(pk=comment.pk)
         open_reports = comment.reports.filter(status=Report.Status.OPEN)
+        reporters = list(open_reports.values_list("reporter", flat=True))
         closed = open_reports.update(
             status=Report.Status.UPHELD if upheld else Report.Status.DISMISSED,
             resolved_by=moderator,
@@ -252,6 +285,14 @@ def reports_resolve(
             and comment.moderation_actions.filter(kind=Kind.AUTO_HIDE).exists()
         ):
             status_set(comment, Status.PUBLISHED)
+        notify.notify_reports_closed(
+            comment,
+            reporter_ids=reporters,
+            outcome="upheld" if upheld else "dismissed",
+            reason=reason,
+        )
+        if comment.status != before:
+            _notify_status(comment, before=before, moderator=moderator, reason=reason)
         _record(
             actor=moderator,
             kind=Kind.REPORTS_UPHELD if upheld else Kind.REPORTS_DISMISSED,
@@ -360,6 +401,7 @@ def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str 
     for comment in comments:
         with stamps.discussion_write(lesson_id=comment.lesson_id):
             status_set(comment, Status.HIDDEN)
+            notify.withdraw(comment)
     _record(
         actor=moderator,
         kind=Kind.HIDE_ALL,

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from forum import moderation
 from forum.caching import stamps
 from forum.models import Comment, CommentRevision, CourseModeration, Member
+from forum.notifications import mentions
+from forum.notifications.services import notify_edited, notify_posted, withdraw
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
 
@@ -54,7 +56,10 @@ def can_curate(user: AbstractBaseUser | AnonymousUser, lesson: Lesson) -> bool:
 
 def premoderated(member: Member, lesson: Lesson) -> bool:
     """Whether the member's new comment on this lesson waits for a moderator."""
-    policy = CourseModeration.objects.filter(course_id=lesson.course_id).first()
+    try:  # selected with the lesson where a post is made (no query)
+        policy = lesson.course.moderation
+    except CourseModeration.DoesNotExist:
+        policy = None
     setting = policy.premoderation if policy else CourseModeration.Premoderation.SITE
     if setting == CourseModeration.Premoderation.SITE:
         on = settings.FORUM_PREMODERATION == "new-members"
@@ -109,6 +114,7 @@ def comment_post(
         if parent.status != Comment.Status.PUBLISHED or parent.is_deleted:
             raise ValidationError(_("This comment can no longer be replied to."), code="closed")
     # Rendered before the lesson is locked: other writes to it need not wait for the renderer.
+    named = mentions.mentioned(body)
     comment = Comment(
         lesson=lesson,
         member=author,
@@ -116,7 +122,7 @@ def comment_post(
         root_id=(parent.root_id or parent.pk) if parent else None,
         depth=parent.depth + 1 if parent else 0,
         body=body,
-        body_html=render_comment_markdown(body),
+        body_html=render_comment_markdown(body, mentions.links(named)),
         is_author_reply=parent is not None and is_teacher(author, lesson),
         status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
         submission_key=_submission_key(submission, body),
@@ -131,6 +137,7 @@ def comment_post(
         comment.save(force_insert=True)
         if comment.status == Comment.Status.PUBLISHED:
             moderation.counters_move(comment, +1)
+            notify_posted(comment, author=author, named=named)
     return comment
 
 
@@ -158,7 +165,8 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
     body = clean_body(body)
     if body == comment.body:
         return comment
-    comment.body_html = render_comment_markdown(body)  # before the lesson is locked
+    named = mentions.mentioned(body)
+    comment.body_html = render_comment_markdown(body, mentions.links(named))  # before the lock
     with stamps.discussion_write(lesson_id=comment.lesson_id):
         current = _locked(comment)
         _own(member, current)
@@ -172,6 +180,8 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
         comment.body = body
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "body_html", "edited_at"])
+        comment.status = current.status
+        notify_edited(comment, author=member, before=current.body, named=named)
     return comment
 
 
@@ -188,6 +198,7 @@ def comment_delete(*, member: Member, comment: Comment) -> Comment:
             current.save(update_fields=["deleted_at"])
             if current.status == Comment.Status.PUBLISHED:
                 moderation.counters_move(current, -1)
+            withdraw(current)
     comment.deleted_at, comment.reply_count = current.deleted_at, current.reply_count
     return comment
 

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "django_tasks_db",
     "lessons",
     "forum",
 ]
@@ -255,8 +256,26 @@ if EMAIL_HOST or not DEBUG:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 del EMAIL_HOST
+# Background work (notification emails) goes through Django's Tasks API. The default backend
+# keeps the queue in the database and `manage.py db_worker` runs it (`make run` starts one);
+# docs/scaling.md says how many to run and how to move the queue to Redis.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": []}}  # [] : any queue name
+if TASKS_BACKEND == "django_tasks_rq.RQBackend":
+    # The queue in Redis instead (`pip install django-tasks-rq`), run by `manage.py rqworker`.
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {"default": {"URL": os.environ.get("TASKS_REDIS_URL") or REDIS_URL}}
+
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "课程社区 <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's origin as readers reach it: emails are read outside the site, so their links are
+# absolute (forum.notifications.mail).
+FORUM_SITE_URL = os.environ.get("FORUM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A notification email that SMTP refused is tried again after FORUM_EMAIL_RETRY_BASE seconds,
+# then twice as long each time up to FORUM_EMAIL_RETRY_MAX (15 tries, about 9 hours in all).
+FORUM_EMAIL_RETRY_BASE = env_int("FORUM_EMAIL_RETRY_BASE", 5)
+FORUM_EMAIL_RETRY_MAX = env_int("FORUM_EMAIL_RETRY_MAX", 3600)
 
 # HTTPS: on by default in production, each switch overridable (e.g. behind a TLS proxy).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

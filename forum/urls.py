@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from forum.views import discussion, language, likes, reports
+from forum.notifications import views as notifications
+from forum.views import discussion, language, likes, members, reports, unsubscribe
+from forum.views import settings as member_settings
 
 admin.site.site_header = _("Lesson Forum moderation")
 admin.site.site_title = _("Lesson Forum")
@@ -31,12 +33,22 @@ forum_patterns = [
     path("comments/<int:comment_id>/likes/", likes.comment_likers, name="comment-likers"),
     path("comments/<int:comment_id>/report/", reports.comment_report, name="comment-report"),
     *actions("comments/<int:comment_id>/", likes.comment_like, ("like", "unlike"), "comment"),
+    path("unsubscribe/<str:token>/", unsubscribe.email_unsubscribe, name="unsubscribe"),
     *actions(
         "comments/<int:comment_id>/",
         discussion.comment_curate,
         ("feature", "unfeature", "pin", "unpin"),
         "comment",
     ),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/",
+        notifications.notification_detail,
+        name="notification",
+    ),
+    path("notifications/read/", notifications.notifications_mark_read, name="notifications-read"),
+    path("settings/", member_settings.settings_page, name="settings"),
+    path("members/<str:username>/", members.member_page, name="member"),
 ]
 
 urlpatterns = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -44,12 +44,13 @@ _CLASSES = {
     "span": frozenset(STANDARD_TYPES.values()) - {""} | {"math", "math-inline", "math-display"},
     "div": frozenset({"highlight", "math", "math-display"}),
     **dict.fromkeys(("td", "th"), frozenset({"align-left", "align-center", "align-right"})),
+    "a": frozenset({"mention"}),
 }
 _ATTRIBUTES = {
-    "a": {"href", "title", "rel"},
+    "a": {"href", "title", "rel", "class"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
-    **{tag: {"class"} for tag in _CLASSES},
+    **{tag: {"class"} for tag in _CLASSES if tag != "a"},
 }
 _NUMERIC = {name: re.compile(r"\d{1,5}") for name in ("width", "height")}
 _NUMERIC["start"] = re.compile(r"-?\d{1,9}")
@@ -321,6 +322,42 @@ def _lesson_parser() -> MarkdownIt:
     return md
 
 
+# What may follow an "@" in a user name (Django's: letters, digits and . + - _), at most as
+# long as a name is worth looking up; a letter, digit or one of "_.+-" before it makes it part
+# of an email address instead.
+_MENTION_RUN = re.compile(r"[\w.+-]{1,50}")
+_BEFORE_MENTION = re.compile(r"[A-Za-z0-9_.+-]")
+
+
+def _mention(state: Any, silent: bool) -> bool:
+    """`@name`: recorded in `env["mention_runs"]` (the text after the "@"), and, where
+    `env["mentions"]` maps the longest name the text starts with to a URL, a link to it. Not in
+    code (no inline rule runs there) nor in a link's text."""
+    src, pos = state.src, state.pos
+    if src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and _BEFORE_MENTION.match(src[pos - 1]):
+        return False
+    run = _MENTION_RUN.match(src, pos + 1, state.posMax)
+    if run is None:
+        return False
+    if silent:
+        return False  # lookahead: the "@" is read as text, as the link below would be
+    env = state.env
+    if "mention_runs" in env:
+        env["mention_runs"].append(run[0])
+    links = env.get("mentions") or {}
+    name = next((run[0][:n] for n in range(len(run[0]), 0, -1) if run[0][:n] in links), None)
+    if name is None:
+        return False
+    token = state.push("link_open", "a", 1)
+    token.attrs = {"href": links[name], "class": "mention"}
+    state.push("text", "", 0).content = f"@{name}"
+    state.push("link_close", "a", -1)
+    state.pos = pos + 1 + len(name)
+    return True
+
+
 def _comment_parser() -> MarkdownIt:
     md = MarkdownIt(
         "commonmark", {"html": False, "xhtmlOut": False, "breaks": True, "maxNesting": 20}
@@ -328,6 +365,7 @@ def _comment_parser() -> MarkdownIt:
     # An image becomes "!" followed by a plain link; "# x" and "---" stay text.
     md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
     md.add_render_rule("fence", _fence_renderer(COMMENT_HIGHLIGHT_MAX_CHARS))
+    md.inline.ruler.before("link", "mention", _mention)
     md.core.ruler.push("presanitize", _presanitize)
     return md
 
@@ -400,10 +438,20 @@ def render_lesson_body(markdown: str) -> str:
     return _as_source(markdown) if _over_budget(html) else sanitize_html(cap_html_nesting(html))
 
 
-def render_comment_markdown(text: str) -> str:
-    """Render a forum comment: a small Markdown subset, no raw HTML or images."""
-    html = _COMMENT_MD.render(text)
+def render_comment_markdown(text: str, mentions: Mapping[str, str] | None = None) -> str:
+    """Render a forum comment: a small Markdown subset, no raw HTML or images. `mentions` maps
+    user names to the URL an `@name` of them links to (`mention_runs` says what to look up)."""
+    html = _COMMENT_MD.render(text, {"mentions": mentions} if mentions else None)
     return _as_source(text) if _over_budget(html) else sanitize_html(html)
+
+
+def mention_runs(text: str) -> list[str]:
+    """The text after each "@" of a comment that may begin a user name, in order (outside code
+    and links, as `render_comment_markdown` reads it): the longest name each starts with is the
+    one it mentions."""
+    env: dict[str, Any] = {"mention_runs": []}
+    _COMMENT_MD.parse(text, env)
+    return env["mention_runs"]
 
 
 _URL = re.compile(r"https?://[A-Za-z0-9\[][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*", re.IGNORECASE)

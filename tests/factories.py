@@ -83,9 +83,10 @@ def role(name: str) -> Group:
     group, created = Group.objects.get_or_create(name=name)
     if created:
         roles = importlib.import_module("forum.migrations.0005_roles").ROLES
+        grants = importlib.import_module("forum.migrations.0016_moderators_view_notifications")
         group.permissions.set(
             Permission.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in roles[name]
+            for app, codename in [*roles[name], *grants.GRANTS.get(name, [])]
         )
     return group
 

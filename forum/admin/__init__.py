@@ -8,4 +8,11 @@ page too.
 """
 
 # Admin autodiscovery imports only `forum.admin`; importing the modules registers their admins.
-from forum.admin import audit, comments, history, members, reports  # noqa: F401
+from forum.admin import (  # noqa: F401
+    audit,
+    comments,
+    history,
+    members,
+    notifications,
+    reports,
+)

@@ -159,6 +159,16 @@ def _member_name(context: Context) -> None:
     return None
 
 
+@region(
+    "notification-bell",
+    template=BASE,
+    # The stand-in has nothing unread: a reader with nothing unread has the shared copy's bell.
+    render_for=lambda _data, reader: {} if reader.member.unread_notifications else None,
+)
+def _notification_bell(context: Context) -> None:
+    return None
+
+
 def stand_in() -> AbstractBaseUser:
     """The reader a members' shared copy is rendered for: an account with no permission whose
     member wrote and liked nothing (pk 0, which no row has)."""

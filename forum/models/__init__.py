@@ -8,6 +8,7 @@ from forum.models.discussion import (
     Member,
 )
 from forum.models.moderation import CourseModeration, ModerationAction, Report
+from forum.models.notifications import Notification
 
 __all__ = [
     "Comment",
@@ -19,5 +20,6 @@ __all__ = [
     "LessonStamp",
     "Member",
     "ModerationAction",
+    "Notification",
     "Report",
 ]

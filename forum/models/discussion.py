@@ -47,6 +47,22 @@ class Member(models.Model):
     )
     is_banned = models.BooleanField(_("banned"), default=False)
     suspension_reason = models.CharField(_("reason for suspension"), max_length=500, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Of the pages and the emails; empty: the site's."),
+    )
+    # Kept by every write that adds or reads a notification (forum.notifications), so that the
+    # header's bell costs no query: the member is loaded with the account.
+    unread_notifications = models.PositiveIntegerField(_("unread notifications"), default=0)
+    notification_settings = models.JSONField(
+        _("notification settings"),
+        default=dict,
+        blank=True,
+        help_text=_("How each kind of notification reaches them; a kind not set has its default."),
+    )
 
     class Meta:
         verbose_name = _("member")

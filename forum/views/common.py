@@ -82,10 +82,12 @@ def viewer_context(request: HttpRequest, lesson: Lesson) -> dict:
     }
 
 
-# What a like needs of a comment: whether it may be liked, and the like button.
+# What a like needs of a comment: whether it may be liked, the like button, and whether and
+# how its author is told (forum.notifications).
 LIKE_FIELDS = (
     "lesson_id",
-    "member_id",
+    "member__user_id",
+    "member__notification_settings",
     "root_id",
     "status",
     "deleted_at",
@@ -98,9 +100,9 @@ def comment_or_404(request: HttpRequest, comment_id: int, *, for_like: bool = Fa
     """A comment the asker may see: published, or their own awaiting review. With `for_like`,
     only the fields a like reads (LIKE_FIELDS); otherwise with its lesson and author."""
     if for_like:
-        comments = Comment.objects.only(*LIKE_FIELDS)
+        comments = Comment.objects.select_related("member").only(*LIKE_FIELDS)
     else:
-        comments = Comment.objects.select_related("lesson__course", "member")
+        comments = Comment.objects.select_related("lesson__course__moderation", "member")
         # The lesson's article is long and no action on a comment shows it.
         comments = comments.defer("lesson__body_markdown", "lesson__body_html")
     comment = get_object_or_404(comments, pk=comment_id)

@@ -149,7 +149,7 @@ def _comment_fragment(
 @member_required
 @rate_limited("post")
 def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
-    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    lesson = get_object_or_404(Lesson.objects.select_related("course__moderation"), pk=lesson_id)
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
     try:

@@ -106,7 +106,28 @@ def test_moderators_have_exactly_the_moderation_permissions():
         "forum.view_report",
         "forum.change_report",
         "forum.view_moderationaction",
+        "django_tasks_database.view_dbtaskresult",
+        "forum.view_notification",
     }
+
+
+def test_moderators_see_the_task_workers_queue_and_change_nothing_there(mod_client):
+    from django_tasks_db.models import DBTaskResult
+
+    from forum.notifications.tasks import enqueue_email
+
+    enqueue_email(12345)
+    (task,) = DBTaskResult.objects.all()
+    url = admin_url("dbtaskresult", app="django_tasks_database")
+    response = mod_client.get(url)
+    assert response.status_code == 200
+    assert "send_notification_email" in response.content.decode()
+    change = admin_url("dbtaskresult", "change", task.pk, app="django_tasks_database")
+    assert mod_client.get(change).status_code == 200
+    assert mod_client.post(change, {"status": "SUCCESSFUL"}).status_code == 403
+    delete = admin_url("dbtaskresult", "delete", task.pk, app="django_tasks_database")
+    assert mod_client.post(delete, {"post": "yes"}).status_code == 403
+    assert DBTaskResult.objects.get().status == task.status
 
 
 def test_moderators_have_nothing_on_lessons_accounts_or_groups():

@@ -223,7 +223,7 @@ def test_what_a_member_liked_is_rendered_once_with_the_copy_not_per_response(
 ):
     """The pressed like buttons many members share are variants stored with the copy: a member
     who liked a comment and the lesson has only what is theirs alone rendered per response (their
-    own comments' controls, their name)."""
+    own comments' controls, their name, and the bell: a like on their comment is unread)."""
     lesson, xiaoming = busy_lesson
     client.force_login(xiaoming)
     client.get(lesson.get_absolute_url())
@@ -236,7 +236,7 @@ def test_what_a_member_liked_is_rendered_once_with_the_copy_not_per_response(
     )
     html = client.get(lesson.get_absolute_url()).content.decode()
     assert sorted(rendered) == sorted(
-        ["comment-like", "comment-actions"] * 2 + ["member-name"]
+        ["comment-like", "comment-actions"] * 2 + ["member-name", "notification-bell"]
     )  # their comment and their reply
     assert html.count('aria-pressed="true"') == 2  # the liked reply and the lesson
 

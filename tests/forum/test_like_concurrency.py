@@ -16,7 +16,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from forum import likes, services
-from forum.models import Comment, CommentLike
+from forum.models import Comment, CommentLike, Notification
 from tests.factories import CommentFactory, LessonFactory, MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,4 +131,17 @@ def test_counters_have_no_drift_after_a_storm_of_likes_and_unlikes():
 
     assert in_parallel(20, like_then_maybe_unlike) == []
     assert Comment.objects.get(pk=comment.pk).like_count == 20
+    assert_no_drift()
+
+
+def test_ten_members_liking_at_once_make_one_notification_naming_one_and_nine_others():
+    author = services.member_for(UserFactory())
+    comment = CommentFactory(member=author)
+    members = [MemberFactory(user=UserFactory()) for _ in range(10)]
+    assert in_parallel(10, lambda i: likes.like_add(member=members[i], comment=comment)) == []
+    (notification,) = Notification.objects.filter(recipient=author)
+    assert (notification.kind, notification.others) == ("like", 9)
+    assert notification.actor in members
+    author.refresh_from_db()
+    assert author.unread_notifications == 1
     assert_no_drift()

@@ -130,10 +130,13 @@ def _discussion(lesson: Lesson, texts: list[str], names: list[str], reader: Memb
 
 
 def _readers() -> dict[str, Client]:
+    """Who reads: nobody signed in; the discussion's writer; an account with no member yet;
+    a member with unread notifications (their bell differs from the shared copy's)."""
     clients = {"anonymous": Client()}
-    for name in ("writer", "plain"):
+    for name in ("writer", "plain", "notified"):
         clients[name] = Client()
-        clients[name].force_login(UserFactory())
+        clients[name].force_login(user := UserFactory())
+    Member.objects.create(user=user, display_name=user.username, unread_notifications=3)
     return clients
 
 

@@ -23,7 +23,8 @@ from django.utils import timezone
 import forum.urls
 import lessons.views
 from forum import likes, moderation, services
-from forum.models import Comment, CommentLike, LessonLike, Member, Report
+from forum.models import Comment, CommentLike, LessonLike, Member, Notification, Report
+from forum.notifications.unsubscribe import unsubscribe_token
 from tests.factories import (
     CommentFactory,
     CourseFactory,
@@ -106,6 +107,27 @@ def pinned(world: World) -> None:
     Comment.objects.filter(pk=world.comment.pk).update(is_pinned=True, pinned_at=timezone.now())
 
 
+def notified(world: World) -> None:
+    Notification.objects.create(
+        recipient=services.member_for(world.author), kind="reply", comment=world.comment
+    )
+    Member.objects.filter(user=world.author).update(unread_notifications=1)
+
+
+def notified_and_read(world: World) -> None:
+    """Opening a notification marks it read: a link's GET, on purpose (the state it changes is
+    the reader's own; tests/forum/test_notification_pages.py). Read already, it changes nothing."""
+    Notification.objects.create(
+        recipient=services.member_for(world.author),
+        kind="reply",
+        comment=world.comment,
+        read_at=timezone.now(),
+    )
+
+
+SETTINGS = {"language": "en", **{kind: "page" for kind in Notification.Kind.values}}
+
+
 @dataclass(frozen=True)
 class Url:
     """What a URL answers `who` (author, other or moderator) with a CSRF token.
@@ -114,6 +136,8 @@ class Url:
     sets a cookie and goes back); 405 when only POST is allowed.
     post: 405 for read-only pages; 302 when the POST changes data (after `before` has put the
     world in a state the POST changes).
+    signed: the POST is authorized by a signed token in the URL instead of a session and a
+    CSRF token (an email's one-click unsubscribe, which mail clients post with neither).
     """
 
     get: int
@@ -121,6 +145,7 @@ class Url:
     who: str = "author"
     data: dict = field(default_factory=dict)
     before: Callable[[World], None] | None = None
+    signed: bool = False
 
     @property
     def changes_state(self) -> bool:
@@ -147,8 +172,17 @@ URLS = {
     "forum:comment-unfeature": Url(get=405, post=302, who="moderator", before=featured),
     "forum:comment-pin": Url(get=405, post=302, who="moderator"),
     "forum:comment-unpin": Url(get=405, post=302, who="moderator", before=pinned),
+    "forum:unsubscribe": Url(
+        get=200, post=200, data={"List-Unsubscribe": "One-Click"}, signed=True
+    ),
+    "forum:notifications": Url(get=200),
+    "forum:notification": Url(get=302, before=notified_and_read),
+    "forum:notifications-read": Url(get=405, post=302, before=notified),
+    "forum:settings": Url(get=200, post=302, data=SETTINGS),
+    "forum:member": Url(get=200),
 }
-STATE_CHANGING = sorted(name for name, url in URLS.items() if url.changes_state)
+STATE_CHANGING = sorted(name for name, url in URLS.items() if url.changes_state and not url.signed)
+SIGNED = sorted(name for name, url in URLS.items() if url.signed)
 READ_ONLY = sorted(name for name, url in URLS.items() if not url.changes_state)
 
 
@@ -158,6 +192,9 @@ def url_for(name: str, world: World) -> str:
         "lesson_slug": world.lesson.slug,
         "lesson_id": world.lesson.pk,
         "comment_id": world.comment.pk,
+        "token": unsubscribe_token(services.member_for(world.author), "reply"),
+        "username": world.author.get_username(),
+        "notification_id": Notification.objects.values_list("pk", flat=True).last() or 999999,
     }
     pattern = project_urls()[name]
     unknown = set(pattern.pattern.converters) - set(values)
@@ -239,6 +276,19 @@ def test_a_token_from_another_visitor_is_refused(name, world):
     response = client.post(url_for(name, world), url.data, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 403
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_a_signed_url_changes_state_with_its_token_alone_and_not_without(name, world):
+    url = URLS[name]
+    stranger = Client(enforce_csrf_checks=True)  # no session, no CSRF cookie or token
+    target = url_for(name, world)
+    tampered = target.rstrip("/")[:-1] + ("A" if target[-2] != "A" else "B") + "/"
+    before = snapshot()
+    assert stranger.post(tampered, url.data).status_code == 400
+    assert snapshot() == before
+    assert stranger.post(target, url.data).status_code == url.post
+    assert snapshot() != before
 
 
 @pytest.mark.parametrize("name", sorted(URLS))
@@ -421,9 +471,12 @@ def expectations() -> list[tuple[str, str, str, int]]:
 def test_the_matrix_covers_every_action_of_the_url_table():
     acted = {name for _method, name, _takes, _data in REQUESTS.values()}
     assert set(MATRIX) == set(REQUESTS)
-    # Each state-changing URL is in the matrix, or is the undo of one that is.
+    # Each state-changing URL is in the matrix, or is the undo of one that is, or acts on the
+    # member's own things alone, with no target to be another's (their tests are in
+    # tests/forum/test_notification_pages.py).
     undo = {"forum:lesson-unlike", "forum:comment-unfeature", "forum:comment-unpin"}
-    assert set(STATE_CHANGING) - acted == undo
+    own = {"forum:notifications-read", "forum:settings"}
+    assert set(STATE_CHANGING) - acted == undo | own
 
 
 def actor_for(role: str, lesson):

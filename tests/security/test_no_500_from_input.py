@@ -23,7 +23,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
 
 from forum import services
-from forum.models import Report
+from forum.models import Notification, Report
+from forum.notifications.unsubscribe import unsubscribe_token
 from forum.views.common import MAX_PAGE
 from tests.factories import PASSWORD, CommentFactory, UserFactory
 
@@ -39,7 +40,14 @@ HOSTILE = {
 QUERY_KEYS = ("page", "sort", "next", "q")
 # Every form field the site's, allauth's and the admin's forms read, with a plausible value:
 # the fields a view first checks against its choices, and the fields of free text.
-CHOICES = {"reason": "spam", "action": "delete_selected", "_selected_action": "1", "language": "en"}
+CHOICES = {
+    "reason": "spam",
+    "action": "delete_selected",
+    "_selected_action": "1",
+    "language": "en",
+    "page": "1",
+    **dict.fromkeys(Notification.Kind.values, "page"),  # the settings page's deliveries
+}
 TEXT = {
     "body": "你好",
     "text": "广告",
@@ -147,7 +155,9 @@ def world(settings) -> World:
     author, member = UserFactory(), UserFactory()
     superuser = UserFactory(is_staff=True, is_superuser=True)
     comment = CommentFactory(member=services.member_for(author))
-    services.member_for(member)
+    notification = Notification.objects.create(
+        recipient=services.member_for(member), kind="reply", comment=comment
+    )
     clients = {"anonymous": Client(raise_request_exception=False)}
     for role, user in (("member", member), ("superuser", superuser)):
         clients[role] = Client(raise_request_exception=False)
@@ -157,6 +167,8 @@ def world(settings) -> World:
         "lesson_slug": comment.lesson.slug,
         "lesson_id": str(comment.lesson.pk),
         "comment_id": str(comment.pk),
+        "notification_id": str(notification.pk),
+        "username": member.username,
         "object_id": str(author.pk),
         "id": str(author.pk),
         "content_type_id": "1",
@@ -164,6 +176,7 @@ def world(settings) -> World:
         "url": "nowhere/",
         "key": "abc",
         "uidb36": "1",
+        "token": unsubscribe_token(services.member_for(author), "reply"),
     }
     return World(plain, clients)
 

@@ -1,0 +1,1 @@
+"""Notifications: what happened to what a member wrote, in the page and by email."""

@@ -1,0 +1,63 @@
+"""The member's settings page: their language and how notifications reach them."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from forum import services
+from forum.notifications.member_settings import member_settings_save
+from forum.notifications.preferences import Delivery, Kind, deliveries
+from forum.views.common import member_required
+from forum.views.language import language_cookie_set
+
+
+class SettingsForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label in Kind.choices:
+            self.fields[kind] = forms.ChoiceField(label=label, choices=Delivery.choices)
+
+    def delivery_fields(self) -> list[forms.BoundField]:
+        return [self[kind] for kind in Kind.values]
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    member = services.member_for(request.user)
+    if request.method == "GET":
+        initial = {"language": member.language or translation.get_language(), **deliveries(member)}
+        return render(request, "forum/settings.html", {"form": SettingsForm(initial=initial)})
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        try:
+            member_settings_save(
+                member=member,
+                language=language,
+                deliveries={kind: form.cleaned_data[kind] for kind in Kind.values},
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _saved(request, language)
+    return render(request, "forum/settings.html", {"form": form}, status=400)
+
+
+def _saved(request: HttpRequest, language: str) -> HttpResponse:
+    """Post/Redirect/Get, in the language just chosen, which the cookie keeps for the pages."""
+    translation.activate(language)
+    messages.success(request, _("Your settings were saved."))
+    response = redirect("forum:settings")
+    language_cookie_set(response, language)
+    return response
