@@ -1,5 +1,6 @@
 """allauth, adapted: our client address for its rate limits, a sign-up and a login that do not
-tell whether an email address already has an account, and the member loaded with the account."""
+tell whether an email address already has an account, password resets and security notices
+only to verified addresses, and the member loaded with the account."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.app_settings import LoginMethod
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal import userkit
 from allauth.account.models import EmailAddress
@@ -31,6 +33,22 @@ class AccountAdapter(DefaultAccountAdapter):
             self.send_account_already_exists_mail(address.email)
         else:
             super().send_confirmation_mail(request, emailconfirmation, signup)
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: AbstractBaseUser,
+        context: dict | None = None,
+        email: str | None = None,
+    ) -> None:
+        """A notice that the password or the email address changed goes to an address the
+        member verified, never to one that may be a stranger's (a taken address stays
+        unverified on the newcomer's account): it tells the IP address and browser of whoever
+        made the change."""
+        email = email or EmailAddress.objects.get_primary_email(user)
+        verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
+        if email and verified.exists():
+            super().send_notification_mail(template_prefix, user, context, email)
 
 
 def address_belongs_to_another(address: EmailAddress) -> bool:
@@ -57,6 +75,21 @@ class SignupForm(AllauthSignupForm):
         if app_settings.EMAIL_VERIFICATION == app_settings.EmailVerificationMethod.MANDATORY:
             return super().validate_unique_email(value)
         return get_adapter().validate_unique_email(value)
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    """A reset link goes only to the account that verified the address. An unverified address
+    may be a stranger's, typed at sign-up (a taken address stays unverified on the newcomer's
+    account): a link would mail them about an account they never made, and hand it to them.
+    For an address no account verified nothing is sent, and the page answers as for any other
+    address."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        verified = EmailAddress.objects.filter(email__iexact=email, verified=True)
+        owners = set(verified.values_list("user_id", flat=True))
+        self.users = [user for user in self.users if user.pk in owners]
+        return email
 
 
 def login_account(login: str) -> AbstractBaseUser | None:

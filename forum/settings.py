@@ -404,7 +404,20 @@ FORUM_TRUSTED_PROXIES = env_networks("FORUM_TRUSTED_PROXIES")
 # allauth's login/sign-up/reset limits see the same client address as ours, and sign-up with
 # a taken address looks like any other (forum/accounts.py).
 ACCOUNT_ADAPTER = "forum.accounts.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "forum.accounts.SignupForm"}
-# A password reset for an address without an account sends nothing (the page looks the same),
-# so the form cannot be used to mail strangers.
+ACCOUNT_FORMS = {
+    "signup": "forum.accounts.SignupForm",
+    "reset_password": "forum.accounts.ResetPasswordForm",
+}
+# A password reset for an address no account has verified sends nothing (the page looks the
+# same), so the form can neither mail strangers nor hand an account to whoever typed an address
+# they never proved was theirs.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Adding, removing or choosing the primary email address asks for the password again unless it
+# was entered on allauth's "confirm access" page in the last ACCOUNT_REAUTHENTICATION_TIMEOUT
+# seconds (allauth counts that page only, not the login). Changing the password asks for the
+# current one every time, on its own form.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 5 * 60)
+# A changed password or email address is told to the member's verified address (the old one for
+# a change of address), so a taken-over account does not go unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
@@ -61,7 +62,8 @@ def test_log_out_needs_a_post(member_client):
 
 
 def test_password_reset_sends_an_email(client):
-    UserFactory(email="hong@example.com")
+    user = UserFactory(email="hong@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
     response = client.post(reverse("account_reset_password"), {"email": "hong@example.com"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
