@@ -168,9 +168,9 @@ def test_changing_the_primary_email_tells_the_old_address(owner):
     client.post(reverse("account_email"), {"action_primary": "", "email": "hong2@example.com"})
     (notice,) = mail.outbox
     assert notice.to == ["hong@example.com"]
-    assert "Email已更改" in notice.subject
+    assert "你的邮箱地址已更改" in notice.subject
     assert "hong@example.com" in notice.body and "hong2@example.com" in notice.body
-    assert "您的账户产生了以下变动" in notice.body
+    assert "你的账号刚刚有了这项变动" in notice.body and "您" not in notice.body
 
 
 def test_changing_the_password_sends_a_notice(owner):
@@ -178,8 +178,8 @@ def test_changing_the_password_sends_a_notice(owner):
     change_password(client, PASSWORD)
     (notice,) = mail.outbox
     assert notice.to == ["hong@example.com"]
-    assert "密码已更改" in notice.subject
-    assert "您的密码现已被修改" in notice.body
+    assert "你的密码已修改" in notice.subject
+    assert "你的密码已修改。" in notice.body and "127.0.0.1" in notice.body
 
 
 def test_removing_an_address_tells_the_primary_one(owner):
@@ -198,3 +198,12 @@ def test_a_notice_never_goes_to_an_address_the_member_did_not_verify(db):
     newcomer.refresh_from_db()
     assert newcomer.check_password(NEW_PASSWORD)
     assert mail.outbox == []
+
+
+def test_a_notice_speaks_the_members_language(owner):
+    client = confirmed_access(owner, seconds_ago=0)
+    client.cookies["django_language"] = "en"
+    change_password(client, PASSWORD)
+    (notice,) = mail.outbox
+    assert "Your password was changed" in notice.subject
+    assert "Hello from Lesson Forum!" in notice.body and "If it was not you" in notice.body
