@@ -50,11 +50,6 @@ def add_email(client: Client, email: str = "hong.new@example.com"):
     return client.post(reverse("account_email"), {"action_add": "", "email": email})
 
 
-def test_the_reauthentication_timeout_is_five_minutes_by_default():
-    assert settings.ACCOUNT_REAUTHENTICATION_REQUIRED is True
-    assert settings.ACCOUNT_REAUTHENTICATION_TIMEOUT == 300
-
-
 def test_adding_an_email_long_after_giving_the_password_asks_for_it_again(owner):
     client = confirmed_access(owner, seconds_ago=LONG_AGO)
     response = add_email(client)
