@@ -12,11 +12,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from forum import trust
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
 from forum.notifications import services as notify
@@ -208,27 +209,36 @@ def participation_check(member: Member) -> None:
 
 
 def _open_reports_hide(comment: Comment) -> None:
+    """Hide a published comment for review once its open reports weigh FORUM_REPORTS_TO_HIDE
+    together, unless only a moderator may hide it (featured, pinned, a teacher's)."""
     threshold = settings.FORUM_REPORTS_TO_HIDE
-    open_reports = comment.reports.filter(status=Report.Status.OPEN).count()
-    if threshold and open_reports >= threshold and comment.status == Status.PUBLISHED:
-        before = comment.status
-        status_set(comment, Status.HIDDEN)
-        notify.notify_moderated(comment, action=Kind.AUTO_HIDE, moderator=None)
-        _record(
-            actor=None,
-            kind=Kind.AUTO_HIDE,
-            target=_target(comment),
-            reason=_("%(count)d open reports") % {"count": open_reports},
-            comment=comment,
-            member=comment.member,
-            before=before,
-            after=comment.status,
-        )
+    if not threshold or comment.status != Status.PUBLISHED:
+        return
+    open_reports = comment.reports.filter(status=Report.Status.OPEN).aggregate(
+        count=Count("pk"), weight=Sum("weight", default=0.0)
+    )
+    if open_reports["weight"] < threshold or trust.hidden_only_by_moderators(comment):
+        return
+    before = comment.status
+    status_set(comment, Status.HIDDEN)
+    notify.notify_moderated(comment, action=Kind.AUTO_HIDE, moderator=None)
+    _record(
+        actor=None,
+        kind=Kind.AUTO_HIDE,
+        target=_target(comment),
+        reason=_("%(count)d open reports weighing %(weight)s")
+        % {"count": open_reports["count"], "weight": f"{open_reports['weight']:g}"},
+        comment=comment,
+        member=comment.member,
+        before=before,
+        after=comment.status,
+    )
 
 
 @transaction.atomic
 def report_create(*, reporter: Member, comment: Comment, reason: str, text: str = "") -> Report:
-    """Report a comment; at FORUM_REPORTS_TO_HIDE open reports it is hidden pending review."""
+    """Report a comment, the report weighing what its reporter's standing makes it
+    (forum.trust); when the open reports weigh FORUM_REPORTS_TO_HIDE it is hidden for review."""
     participation_check(reporter)
     if reason not in Report.Reason.values:
         raise ValidationError(_("Choose a reason."), code="reason")
@@ -244,6 +254,7 @@ def report_create(*, reporter: Member, comment: Comment, reason: str, text: str 
                     comment=comment,
                     reporter=reporter,
                     reason=reason,
+                    weight=trust.report_weight(reporter, comment),
                     text=text.replace("\x00", "").strip()[:1000],  # as a comment's body is kept
                 )
         except IntegrityError:

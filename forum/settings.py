@@ -314,7 +314,13 @@ SECURE_CSP = {
 FORUM_THREAD_DEPTH = env_int("FORUM_THREAD_DEPTH", 4)
 FORUM_COMMENTS_PER_PAGE = env_int("FORUM_COMMENTS_PER_PAGE", 20)
 FORUM_COMMENT_MAX_LENGTH = 5000
+# Reports weigh by who makes them (forum.trust.report_weight): a comment is hidden for review
+# when its open reports weigh this much together; 0 turns hiding by reports off. Accounts younger
+# than FORUM_REPORT_TRUSTED_AFTER_DAYS days, or with fewer visible comments than
+# FORUM_REPORT_TRUSTED_COMMENTS, weigh nothing: their reports only reach the moderators' queue.
 FORUM_REPORTS_TO_HIDE = env_int("FORUM_REPORTS_TO_HIDE", 3)
+FORUM_REPORT_TRUSTED_AFTER_DAYS = env_int("FORUM_REPORT_TRUSTED_AFTER_DAYS", 7)
+FORUM_REPORT_TRUSTED_COMMENTS = env_int("FORUM_REPORT_TRUSTED_COMMENTS", 3)
 # "off", or "new-members": comments of members with fewer than FORUM_TRUSTED_AFTER published
 # comments wait for a moderator. A course can override it in the admin.
 FORUM_PREMODERATION = os.environ.get("FORUM_PREMODERATION", "off")

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import factory
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
 from forum.models import Comment, Member
 from forum.moderation import counters_move
@@ -105,3 +108,13 @@ def moderator(**user_fields):
     user = UserFactory(is_staff=True, **user_fields)
     user.groups.add(role("Moderators"))
     return user
+
+
+def established_member(**user_fields) -> Member:
+    """A member whose reports count (forum.trust): an account older than
+    FORUM_REPORT_TRUSTED_AFTER_DAYS with FORUM_REPORT_TRUSTED_COMMENTS visible comments."""
+    days = settings.FORUM_REPORT_TRUSTED_AFTER_DAYS + 1
+    user = UserFactory(date_joined=timezone.now() - timedelta(days=days), **user_fields)
+    member, _ = Member.objects.get_or_create(user=user, defaults={"display_name": user.username})
+    CommentFactory.create_batch(settings.FORUM_REPORT_TRUSTED_COMMENTS, member=member)
+    return member

@@ -100,6 +100,7 @@ class ReportInline(ReadOnlyInline):
         "reporter",
         "reason",
         "text",
+        "weight",
         "status",
         "resolver",
         "resolved_at",

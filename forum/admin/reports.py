@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
@@ -48,6 +48,11 @@ def record_text(report: Report) -> str:
         "upheld": report.reporter_upheld,
         "dismissed": report.reporter_dismissed,
     }
+
+
+def weight_text(weight: float | None) -> str:
+    """A report's weight as moderators read it: 1, 1.25, 0."""
+    return f"{weight or 0:g}"
 
 
 def resolution(name: str, description: str, *, upheld: bool, outcome: str = "") -> Callable:
@@ -106,7 +111,15 @@ class ResolvesReports(ViewOnlyAdmin):
 
 @admin.register(ReportedComment)
 class ReportedCommentAdmin(ResolvesReports):
-    list_display = ["excerpt", "open_reports", "reports", "member", "status", "created_at"]
+    list_display = [
+        "excerpt",
+        "open_weight",
+        "open_reports",
+        "reports",
+        "member",
+        "status",
+        "created_at",
+    ]
     list_display_links = None
     list_filter = [CourseFilter, "status"]
     search_fields = ["body", "member__display_name"]
@@ -125,13 +138,18 @@ class ReportedCommentAdmin(ResolvesReports):
         # Not super(): it orders before the count to order by exists.
         return (
             self.model._default_manager.filter(has_open_reports())
-            .annotate(open_report_count=open_report_count())
+            .annotate(
+                open_report_count=open_report_count(),
+                open_report_weight=Sum("reports__weight", filter=Q(reports__status=OPEN)),
+            )
             .prefetch_related(Prefetch("reports", queryset=reports, to_attr="open_reports"))
             .order_by(*self.get_ordering(request))
         )
 
     def get_ordering(self, request):
-        return ["-open_report_count", "-created_at"]
+        # What weighs most first: a pile of reports from new accounts hides nothing and
+        # comes after a comment that established members reported.
+        return ["-open_report_weight", "-open_report_count", "-created_at"]
 
     def reported_comments(self, queryset: QuerySet) -> Iterable[Comment]:
         return queryset
@@ -149,15 +167,25 @@ class ReportedCommentAdmin(ResolvesReports):
     def open_reports(self, comment: Comment) -> int:
         return comment.open_report_count
 
+    @admin.display(description=_("weight of open reports"), ordering="-open_report_weight")
+    def open_weight(self, comment: Comment) -> str:
+        return weight_text(comment.open_report_weight)
+
     @admin.display(description=_("reports"))
     def reports(self, comment: Comment) -> SafeString:
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                "<li><strong>{}</strong> {} ({}) {}</li>",
+                "<li><strong>{}</strong> {} ({}; {}) {}</li>",
                 (
-                    (r.get_reason_display(), r.reporter, record_text(r), shorten(r.text, 120))
+                    (
+                        r.get_reason_display(),
+                        r.reporter,
+                        _("weight %(weight)s") % {"weight": weight_text(r.weight)},
+                        record_text(r),
+                        shorten(r.text, 120),
+                    )
                     for r in comment.open_reports
                 ),
             ),
@@ -172,6 +200,7 @@ class ReportAdmin(ResolvesReports):
         "reason",
         "details",
         "reporter",
+        "weight",
         "reporter_record",
         "status",
         "resolver",

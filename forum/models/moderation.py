@@ -34,6 +34,14 @@ class Report(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
     )
+    # The weight as it was when reported (forum.trust.report_weight): the reporter's record
+    # changes later, the decision it took part in does not. Reports made before weights were
+    # kept each counted 1.
+    weight = models.FloatField(
+        _("weight"),
+        default=1.0,
+        help_text=_("How much the report counted toward hiding the comment when it was made."),
+    )
     created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -431,6 +431,26 @@ def test_queue_shows_the_reasons_and_each_reporters_record(mod_client, mod):
     assert "骂人了" in response.content.decode()
 
 
+def test_queue_puts_the_weightiest_reports_first_and_shows_each_weight(mod_client):
+    light, heavy = published(2)
+    for _ in range(3):
+        report(light, weight=0.0)
+    report(heavy, weight=1.25)
+    report(heavy, weight=2.0)
+    response = mod_client.get(admin_url("reportedcomment"))
+    shown = response.context["cl"].result_list
+    assert [(c.pk, c.open_report_weight) for c in shown] == [(heavy.pk, 3.25), (light.pk, 0.0)]
+    html = response.content.decode()
+    assert "权重 1.25" in html and "权重 0" in html
+
+
+def test_report_list_shows_each_reports_weight(mod_client):
+    report(published(1)[0], weight=1.25)
+    response = mod_client.get(admin_url("report"))
+    assert "权重" in response.content.decode()
+    assert [r.weight for r in response.context["cl"].result_list] == [1.25]
+
+
 def test_queue_needs_the_report_permissions():
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_comment"))

@@ -20,6 +20,7 @@ from tests.factories import (
     LessonFactory,
     MemberFactory,
     UserFactory,
+    established_member,
     moderator,
     teacher_of,
 )
@@ -326,7 +327,7 @@ def test_reports_that_hid_a_comment_then_dismissed_restore_it_and_say_so(lesson,
     settings.FORUM_REPORTS_TO_HIDE = 1
     author = account()
     comment = CommentFactory(lesson=lesson, member=author)
-    moderation.report_create(reporter=account(), comment=comment, reason="spam")
+    moderation.report_create(reporter=established_member(), comment=comment, reason="spam")
     moderation.reports_resolve(moderator=moderator(), comment=comment, upheld=False)
     assert [n.action for n in told(author)] == ["auto-hide", "restore"]
     assert ModerationAction.objects.filter(kind="auto-hide").exists()
