@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from forum.caching import stamps
+from forum.counting import subquery_count
 from forum.models import Comment, CommentLike, LessonLike, Member, Notification
 from forum.moderation import participation_check
 from forum.notifications.services import notify_liked
@@ -123,11 +123,6 @@ class Drift:
     actual: int
 
 
-def _count(queryset: models.QuerySet, field: str) -> Subquery:
-    counted = queryset.values(field).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted), Value(0))
-
-
 def _expected_counters() -> dict[str, tuple[type[models.Model], str, models.Expression]]:
     listed_replies = Comment.objects.counted().filter(parent=OuterRef("pk"))
     lesson_comments = Comment.objects.counted().filter(lesson=OuterRef("pk"))
@@ -136,23 +131,23 @@ def _expected_counters() -> dict[str, tuple[type[models.Model], str, models.Expr
             Comment,
             "like_count",
             F("imported_like_count")
-            + _count(CommentLike.objects.filter(comment=OuterRef("pk")), "comment"),
+            + subquery_count(CommentLike.objects.filter(comment=OuterRef("pk")), "comment"),
         ),
-        "comment replies": (Comment, "reply_count", _count(listed_replies, "parent")),
+        "comment replies": (Comment, "reply_count", subquery_count(listed_replies, "parent")),
         "lesson comments": (
             Lesson,
             "comment_count",
-            _count(lesson_comments, "lesson"),
+            subquery_count(lesson_comments, "lesson"),
         ),
         "lesson threads": (
             Lesson,
             "thread_count",
-            _count(lesson_comments.filter(parent__isnull=True), "lesson"),
+            subquery_count(lesson_comments.filter(parent__isnull=True), "lesson"),
         ),
         "lesson likes": (
             Lesson,
             "like_count",
-            _count(LessonLike.objects.filter(lesson=OuterRef("pk")), "lesson"),
+            subquery_count(LessonLike.objects.filter(lesson=OuterRef("pk")), "lesson"),
         ),
     }
 
@@ -172,7 +167,7 @@ def _drifts(comments: models.QuerySet, lessons: models.QuerySet) -> list[Drift]:
 
 def _unread() -> models.Expression:
     unread = Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
-    return _count(unread, "recipient")
+    return subquery_count(unread, "recipient")
 
 
 def _unread_drifts() -> list[Drift]:

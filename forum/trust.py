@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, Func, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from forum import services  # the module: services imports moderation, which imports this
+from forum.counting import subquery_count
 from forum.models import Comment, Member, Report
 
 # Each earlier report a moderator upheld adds this much, up to UPHELD_CAP in all; each one
@@ -23,13 +23,6 @@ from forum.models import Comment, Member, Report
 UPHELD_BONUS = 0.25
 UPHELD_CAP = 1.0
 DISMISSED_PENALTY = 0.5
-
-
-def _count(queryset) -> Coalesce:
-    """How many rows `queryset` (filtered on an OuterRef) holds, as a subquery: several counts
-    over different tables, joined, would multiply each other's rows."""
-    counted = queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
-    return Coalesce(Subquery(counted), Value(0), output_field=IntegerField())
 
 
 def report_weight(reporter: Member, comment: Comment) -> float:
@@ -63,9 +56,11 @@ def report_weight(reporter: Member, comment: Comment) -> float:
                     member=OuterRef("pk"), course__lessons=comment.lesson_id
                 )
             ),
-            visible=_count(Comment.objects.filter(member=OuterRef("pk")).counted()),
-            upheld=_count(made.filter(status=Report.Status.UPHELD)),
-            dismissed=_count(made.filter(status=Report.Status.DISMISSED)),
+            visible=subquery_count(
+                Comment.objects.filter(member=OuterRef("pk")).counted(), "member"
+            ),
+            upheld=subquery_count(made.filter(status=Report.Status.UPHELD), "reporter"),
+            dismissed=subquery_count(made.filter(status=Report.Status.DISMISSED), "reporter"),
         )
         .values("teaches", "visible", "upheld", "dismissed")
         .get()

@@ -449,6 +449,8 @@ def mention_runs(text: str) -> list[str]:
     """The text after each "@" of a comment that may begin a user name, in order (outside code
     and links, as `render_comment_markdown` reads it): the longest name each starts with is the
     one it mentions."""
+    if "@" not in text:
+        return []  # no second parse of the comment (posting and editing call this)
     env: dict[str, Any] = {"mention_runs": []}
     _COMMENT_MD.parse(text, env)
     return env["mention_runs"]

@@ -304,6 +304,11 @@ class Comment(models.Model):
         return self.deleted_at is not None
 
     @property
+    def is_counted(self) -> bool:
+        """What `CommentQuerySet.counted` selects: published and not deleted, shown to all."""
+        return self.status == Comment.Status.PUBLISHED and self.deleted_at is None
+
+    @property
     def shown_reply_count(self) -> int:
         """Replies as the reader sees the number: the source's count plus replies made here."""
         return max(self.imported_reply_count or 0, 0) + self.reply_count

@@ -82,10 +82,6 @@ def recipient_address(member: Member) -> str | None:
     )
 
 
-def _visible(comment: Comment) -> bool:
-    return comment.status == Comment.Status.PUBLISHED and comment.deleted_at is None
-
-
 def not_to_send(notification: Notification) -> str:
     """Why this notification's email is no longer to be sent ("" if it is): what it tells is
     no longer true, or the member no longer wants it."""
@@ -100,7 +96,7 @@ def not_to_send(notification: Notification) -> str:
         hidden = notification.action in HIDING
         if hidden == (comment.status == Comment.Status.PUBLISHED):
             return "decision undone"
-    elif notification.kind != Kind.REPORT and not _visible(comment):
+    elif notification.kind != Kind.REPORT and not comment.is_counted:
         return "comment not shown"
     return ""
 
@@ -142,7 +138,7 @@ def summary(notification: Notification) -> str:
 def _item(notification: Notification) -> dict:
     comment = notification.comment
     # A report's outcome does not repeat the text of a comment that was hidden.
-    shown = _visible(comment) or notification.recipient_id == comment.member_id
+    shown = comment.is_counted or notification.recipient_id == comment.member_id
     excerpt = Truncator(comment.body).chars(EXCERPT_CHARS) if shown else ""
     return {
         "notification": notification,

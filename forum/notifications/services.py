@@ -18,6 +18,7 @@ from django.db.models import Count, Expression, F, Max, OuterRef, Subquery, Valu
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from forum.counting import subquery_count
 from forum.models import Comment, CommentLike, Member, ModerationAction, Notification
 from forum.notifications import mentions
 from forum.notifications.preferences import Delivery, delivery
@@ -33,10 +34,6 @@ EMAIL_FOR = {
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # before any like
 # What a comment tells others of itself: withdrawn when it is deleted or hidden.
 ABOUT_ITS_TEXT = (Kind.REPLY, Kind.AUTHOR_REPLY, Kind.MENTION)
-
-
-def _visible(comment: Comment) -> bool:
-    return comment.status == Comment.Status.PUBLISHED and comment.deleted_at is None
 
 
 def _unread_move(member_id: int, delta: int) -> None:
@@ -90,11 +87,11 @@ def _email_on_commit(notification_id: int) -> None:
 def notify_posted(comment: Comment, *, author: Member, named: list[Member] | None = None) -> None:
     """A comment was published (posted, or approved by a moderator): tell the author of the
     comment it answers, and the members it mentions (`named`, if the caller has them)."""
-    if not _visible(comment):
+    if not comment.is_counted:
         return
     told = {author.pk}
     parent = comment.parent
-    if parent is not None and _visible(parent):
+    if parent is not None and parent.is_counted:
         kind = Kind.AUTHOR_REPLY if comment.is_author_reply else Kind.REPLY
         _tell(recipient=parent.member, kind=kind, comment=comment, actor=author)
         told.add(parent.member_id)  # told once, as the reply, whatever they chose for it
@@ -105,7 +102,7 @@ def notify_posted(comment: Comment, *, author: Member, named: list[Member] | Non
 
 def notify_edited(comment: Comment, *, author: Member, before: str, named: list[Member]) -> None:
     """An edit tells only the names it adds."""
-    if not _visible(comment):
+    if not comment.is_counted:
         return
     if not named:
         return
@@ -152,13 +149,8 @@ def _likes_told_again(comment: Comment, liker: Member) -> bool:
         return False
     # Counted in a statement of its own, begun once the row above is held: it sees every like
     # committed before; a like still to commit is counted by its liker, who holds the row next.
-    likes = (
-        CommentLike.objects.filter(comment=comment.pk, created_at__gt=OuterRef("since"))
-        .values("comment")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    unread.update(others=Greatest(Coalesce(Subquery(likes), 0) - 1, 0))
+    since = CommentLike.objects.filter(comment=comment.pk, created_at__gt=OuterRef("since"))
+    unread.update(others=Greatest(subquery_count(since, "comment") - 1, 0))
     return True
 
 
@@ -168,7 +160,7 @@ def notify_moderated(
     """A moderator (or the teacher) acted on a comment: tell its author. Featuring and pinning
     are told as good news, hiding and restoring with the reason."""
     if action in (Action.FEATURE, Action.PIN):
-        if _visible(comment):
+        if comment.is_counted:
             _tell(
                 recipient=comment.member,
                 kind=Kind.FEATURED,

@@ -27,12 +27,8 @@ DECISIONS = (Kind.MODERATION, Kind.REPORT)
 
 def _readable(comment: Comment, member: Member) -> bool:
     """Whether the reader can open the comment's page: published, or their own in review."""
-    if comment.deleted_at is not None:
-        return False
-    own = comment.member_id == member.pk
-    return comment.status == Comment.Status.PUBLISHED or (
-        own and comment.status == Comment.Status.PENDING
-    )
+    own_pending = comment.member_id == member.pk and comment.status == Comment.Status.PENDING
+    return comment.is_counted or (own_pending and comment.deleted_at is None)
 
 
 def _shown(notification: Notification, member: Member) -> bool:
