@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from forum import trust
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
+from forum.models.discussion import slug_base
 from forum.notifications import services as notify
 from lessons.models import Lesson
 
@@ -452,7 +453,8 @@ def member_link_account(
         existing.lesson_likes.update(member=member)
         existing.delete()
     member.user = user
-    member.save(update_fields=["user"])
+    member.slug = slug_base(member)  # the account's profile address, which `existing` held
+    member.save(update_fields=["user", "slug"])
     stamps.pages_changed(member_ids=[member.pk])  # their comments show the account's name
     _record(
         actor=moderator,

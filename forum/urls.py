@@ -48,7 +48,7 @@ forum_patterns = [
     ),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications-read"),
     path("settings/", member_settings.settings_page, name="settings"),
-    path("members/<str:username>/", members.member_page, name="member"),
+    path("members/<str:slug>/", members.member_page, name="member"),
 ]
 
 urlpatterns = [

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from forum.caching import stamps
 from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
+from forum.models.discussion import slugs_assign
 from lessons.models import Course, Lesson, unicode_slug
 from lessons.rendering import render_plain_text
 
@@ -100,6 +101,7 @@ def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
         for key, c in wanted.items()
         if key not in existing
     ]
+    slugs_assign(missing)
     Member.objects.bulk_create(missing)
     existing.update({m.import_key: m for m in missing})
     return existing

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +32,27 @@ class Member(models.Model):
         verbose_name=_("account"),
     )
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    # Where the profile lives, /members/<slug>/: an account's user name; for an imported
+    # commenter "~" and their name ("~" is never in a user name, so the two never meet).
+    # Set by save() and by the importer's bulk insert; NULL only while a migration fills it.
+    slug = models.CharField(  # noqa: DJ001
+        _("profile address"), max_length=160, unique=True, null=True
+    )
+    bio = models.CharField(_("bio"), max_length=280, blank=True)
+    avatar = models.FileField(
+        _("avatar"),
+        upload_to="avatars/",
+        max_length=200,
+        blank=True,
+        help_text=_("Uploaded here: a square 256 px image, named by its content."),
+    )
     avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    # The Unicode TS #39 skeletons of the display name and of the account's user name
+    # (forum.identity): two names that look alike have the same skeleton.
+    name_skeleton = models.CharField(_("name skeleton"), max_length=600, blank=True, db_index=True)
+    account_skeleton = models.CharField(
+        _("user name skeleton"), max_length=600, blank=True, db_index=True
+    )
     import_key = models.CharField(
         _("import key"),
         max_length=64,
@@ -76,6 +97,26 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.display_name or gettext("(no name)")  # str() refuses a lazy string
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = free_slug(self)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("forum:member", args=[self.slug])
+
+    @property
+    def is_imported(self) -> bool:
+        """A commenter or teacher brought by an import, whom no account has claimed yet."""
+        return self.user_id is None and bool(self.import_key)
+
+    @property
+    def avatar_src(self) -> str:
+        """The uploaded avatar's URL, else the imported one's, else "" (the letter avatar)."""
+        return self.avatar.url if self.avatar else self.avatar_url
+
     @property
     def is_suspended(self) -> bool:
         """Banned, or suspended until a time still to come."""
@@ -101,6 +142,41 @@ class Member(models.Model):
     def avatar_hue(self) -> int:
         """One of eight avatar colours, stable for a name."""
         return zlib.crc32(self.display_name.encode()) % 8
+
+
+def slug_base(member: Member) -> str:
+    """The slug a member would have if no one else held it."""
+    if member.user is not None:
+        return member.user.get_username()
+    return "~" + (slugify(member.display_name, allow_unicode=True)[:140] or "member")
+
+
+def free_slug(member: Member) -> str:
+    """The slug for a new member: see `slugs_assign`."""
+    if member.user is not None:
+        return slug_base(member)
+    slugs_assign([member])
+    return member.slug
+
+
+def slugs_assign(members: list[Member]) -> None:
+    """Give each imported member without a slug `slug_base`, or the first of -2 … -99 (else a
+    short digest) that no other member holds: one query per 200 members."""
+    members = [m for m in members if not m.slug]
+    bases = [slug_base(m) for m in members]
+    taken: set[str] = set()
+    distinct = sorted(set(bases))
+    for start in range(0, len(distinct), 200):
+        near = Q()
+        for base in distinct[start : start + 200]:
+            near |= Q(slug=base) | Q(slug__startswith=f"{base}-")
+        taken.update(Member.objects.filter(near).values_list("slug", flat=True))
+    for member, base in zip(members, bases, strict=True):
+        suffixes = ("", *(f"-{n}" for n in range(2, 100)))
+        free = (base + suffix for suffix in suffixes if base + suffix not in taken)
+        digest = f"{base}-{zlib.crc32((member.import_key or base).encode()):08x}"
+        member.slug = next(free, digest)
+        taken.add(member.slug)
 
 
 # The columns besides status that decide whether a comment is listed (CommentQuerySet.visible_to).

@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from forum.models import Comment
+from forum.models import Comment, Member
 from forum.views.common import page_number
 
 PER_PAGE = 20
 
 
 @require_safe
-def member_page(request: HttpRequest, username: str) -> HttpResponse:
-    """The account's name, when it joined and its visible comments, newest first, a page at a
-    time: two queries (the account with its member, one more comment than shown)."""
-    account = get_object_or_404(
-        get_user_model().objects.select_related("member"), username=username, is_active=True
+def member_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The member's name, when they joined and their visible comments, newest first, a page at
+    a time: two queries (the member with its account, one more comment than shown)."""
+    member = get_object_or_404(
+        Member.objects.select_related("user").filter(Q(user=None) | Q(user__is_active=True)),
+        slug=slug,
     )
+    account = member.user
     page = page_number(request)
-    member = getattr(account, "member", None)
-    comments = []
-    if member is not None:
-        start = (page - 1) * PER_PAGE
-        comments = list(
-            Comment.objects.counted()
-            .filter(member=member)
-            .select_related("lesson")
-            .defer("body_html", "lesson__body_markdown", "lesson__body_html")
-            .order_by("-created_at", "-pk")[start : start + PER_PAGE + 1]
-        )
+    start = (page - 1) * PER_PAGE
+    comments = list(
+        Comment.objects.counted()
+        .filter(member=member)
+        .select_related("lesson")
+        .defer("body_html", "lesson__body_markdown", "lesson__body_html")
+        .order_by("-created_at", "-pk")[start : start + PER_PAGE + 1]
+    )
     if page > 1 and not comments:
         raise Http404("no such page")
     context = {
