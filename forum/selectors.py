@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 
 from forum.models import Comment, CommentQuerySet, Member
 from forum.models.discussion import FEATURED_ORDER
@@ -180,3 +181,58 @@ def thread_window(comment: Comment, viewer: Member | None = None) -> ThreadWindo
     for ancestor in above:
         ancestor.author_reply = ancestor.author_reply or blocks.get(ancestor.author_reply_id)
     return ThreadWindow(top, [top, *replies], continues_above)
+
+
+# A member's profile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileCounts:
+    comments: int  # visible: published, not deleted
+    likes: int  # received on those comments, imported likes included
+    answers: int  # 作者回复 among them
+
+
+def profile_counts(member: Member) -> ProfileCounts:
+    """What a profile counts, in one query: only what everyone can see counts."""
+    totals = (
+        Comment.objects.counted()
+        .filter(member=member)
+        .aggregate(
+            comments=Count("pk"),
+            likes=Coalesce(Sum("like_count"), 0),
+            answers=Count("pk", filter=Q(is_author_reply=True)),
+        )
+    )
+    return ProfileCounts(**totals)
+
+
+def profile_comments(member: Member, *, page: int, per_page: int) -> tuple[list[Comment], bool]:
+    """A page of the member's visible comments, newest first, each with its lesson and course;
+    and whether an older page follows. One query, served by the member's index."""
+    start = (page - 1) * per_page
+    comments = list(
+        Comment.objects.counted()
+        .filter(member=member)
+        .select_related("lesson__course")
+        .defer(
+            "body",
+            "lesson__body_markdown",
+            "lesson__body_html",
+            "lesson__course__description",
+        )
+        .order_by("-created_at", "-pk")[start : start + per_page + 1]
+    )
+    return comments[:per_page], len(comments) > per_page
+
+
+def teacher_slug() -> Subquery:
+    """For a lesson query: the profile address of the member its course's teacher line names,
+    so that the line links to them at no extra query. Among the course's teachers, the one the
+    import made for that line comes first (it keeps its import key once linked to an account),
+    then accounts."""
+    teachers = Member.objects.filter(courses_taught=OuterRef("course"), slug__isnull=False)
+    imported_first = Case(When(import_key="", then=1), default=0)
+    return Subquery(
+        teachers.order_by(imported_first, F("user").asc(nulls_last=True), "pk").values("slug")[:1]
+    )

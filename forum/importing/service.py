@@ -88,7 +88,7 @@ def _member_key(name: str, avatar_url: str) -> str:
     return _digest("commenter", name, avatar_url)
 
 
-def _teacher_key(name: str) -> str:
+def teacher_key(name: str) -> str:
     return _digest("teacher", name)
 
 
@@ -140,7 +140,7 @@ def _fit(value: str, limit: int, what: str, warnings: list[str]) -> str:
 
 def _staff_member(course: Course, name: str) -> Member:
     member, _ = Member.objects.get_or_create(
-        import_key=_teacher_key(name), defaults={"display_name": name}
+        import_key=teacher_key(name), defaults={"display_name": name}
     )
     member.courses_taught.add(course)
     return member
@@ -264,6 +264,9 @@ def lesson_import(
     )
     course = _course(course_title, teacher)
     teacher = teacher or course.teacher
+    if teacher:
+        # The teacher line's member: their profile, and the identity an account can be linked to.
+        _staff_member(course, teacher)
     lesson = _lesson(course, number, title)
     if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
         return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)), warnings)

@@ -61,5 +61,9 @@ class Migration(migrations.Migration):
             name='slug',
             field=models.CharField(max_length=160, null=True, unique=True, verbose_name='profile address'),
         ),
+        migrations.AddIndex(
+            model_name='comment',
+            index=models.Index(models.F('member'), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='comment_member_newest'),
+        ),
         migrations.RunPython(slugs_fill, migrations.RunPython.noop, elidable=True),
     ]

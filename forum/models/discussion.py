@@ -16,6 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from lessons.models import Course, Lesson
 
 
+class MemberQuerySet(models.QuerySet):
+    def profiles(self) -> MemberQuerySet:
+        """Members whose profile shows: imported identities, and members of active accounts."""
+        return self.filter(Q(user=None) | Q(user__is_active=True))
+
+
 class Member(models.Model):
     """A forum identity: who wrote a comment.
 
@@ -84,6 +90,8 @@ class Member(models.Model):
         blank=True,
         help_text=_("How each kind of notification reaches them; a kind not set has its default."),
     )
+
+    objects = MemberQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("member")
@@ -361,6 +369,10 @@ class Comment(models.Model):
                 name="comment_top_created",
             ),
             models.Index(fields=["lesson", "created_at"], name="comment_lesson_created"),
+            # A profile lists the member's comments newest first, a page at a time.
+            models.Index(
+                "member", F("created_at").desc(), F("id").desc(), name="comment_member_newest"
+            ),
         ]
 
     def __str__(self) -> str:

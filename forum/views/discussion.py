@@ -21,6 +21,7 @@ from forum.selectors import (
     DEFAULT_SORT,
     SORTS,
     author_reply_of,
+    teacher_slug,
     thread_for,
     thread_window,
 )
@@ -67,6 +68,7 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     sort, page, target = discussion_params(request)
     viewer = viewer_member(request)
     lessons = _lessons(course_slug, lesson_slug).select_related("course")
+    lessons = lessons.annotate(teacher_slug=teacher_slug())
     if viewer is not None:
         lessons = lessons.annotate(
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))

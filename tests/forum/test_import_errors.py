@@ -130,7 +130,12 @@ def test_broken_page_after_a_good_one_keeps_the_good_one_with_keep_going(
     assert "lessons: 1 created" in run.stdout
     assert "1 failed" in run.stdout
     assert list(Lesson.objects.values_list("title", flat=True)) == ["好的一课"]
-    assert row_counts() == {"Course": 1, "Lesson": 1, "Member": 18, "Comment": 18}
+    assert row_counts() == {
+        "Course": 1,
+        "Lesson": 1,
+        "Member": 19,
+        "Comment": 18,
+    }  # 18 commenters, the teacher
 
 
 def test_broken_page_without_keep_going_stops_before_the_pages_after_it(tmp_path: Path) -> None:
@@ -197,4 +202,9 @@ def test_failed_write_with_keep_going_goes_on_with_the_next_page(
     assert len(run.error_lines) == 1
     assert "01-写入失败.md: value too long" in run.error_lines[0]
     assert list(Lesson.objects.values_list("title", flat=True)) == ["写入成功"]
-    assert row_counts() == {"Course": 1, "Lesson": 1, "Member": 18, "Comment": 18}
+    assert row_counts() == {
+        "Course": 1,
+        "Lesson": 1,
+        "Member": 19,
+        "Comment": 18,
+    }  # 18 commenters, the teacher
