@@ -111,7 +111,21 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__username"]
     list_select_related = ["user"]
     fieldsets = [
-        (None, {"fields": ["display_name", "avatar_url", "user", "comments", "created_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "display_name",
+                    "slug",
+                    "bio",
+                    "avatar",
+                    "avatar_url",
+                    "user",
+                    "comments",
+                    "created_at",
+                ]
+            },
+        ),
         (_("Teaching"), {"fields": ["courses_taught"]}),
         (
             _("Standing"),
@@ -120,7 +134,10 @@ class MemberAdmin(admin.ModelAdmin):
         (_("Import"), {"classes": ["collapse"], "fields": ["import_key"]}),
     ]
     # Suspensions and the account link change only through the recorded actions.
+    # The avatar changes only through the member's settings (checked and re-encoded there).
     readonly_fields = [
+        "slug",
+        "avatar",
         "user",
         "comments",
         "created_at",
