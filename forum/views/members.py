@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
+from forum import claims
 from forum.models import Comment, Member
-from forum.views.common import page_number
+from forum.views.common import page_number, viewer_member
 
 PER_PAGE = 20
 
@@ -40,5 +41,6 @@ def member_page(request: HttpRequest, slug: str) -> HttpResponse:
         "comments": comments[:PER_PAGE],
         "page": page,
         "has_next": len(comments) > PER_PAGE,
+        "claim_state": claims.claim_state(viewer_member(request), member),
     }
     return TemplateResponse(request, "forum/member.html", context)
