@@ -13,7 +13,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,6 +172,9 @@ def test_a_claim_approved_in_the_admin_makes_the_seed_comment_the_claimants(
     likes.like_add(member=xiaoming, comment=others)
     rival = account("rival")
     claims.claim_create(claimant=rival, member=geek, reason="我才是 Geek_e9e5f5")
+
+    before = parsed(Client().get(seed_lesson.get_absolute_url()))  # cached from now on
+    assert before.authors[str(geeks_comment.pk)] == "Geek_e9e5f5"
 
     client = client_for(xiaoming.user)
     response = client.post(claim_url(geek), {"reason": "这是我在原站的账号，头像是默认的。"})
@@ -468,6 +473,23 @@ def test_the_queue_lists_open_claims_first_oldest_first(mod_client):
     MemberClaim.objects.filter(pk=earlier.pk).update(created_at=timezone.now() - timedelta(days=2))
     response = mod_client.get(reverse("admin:forum_memberclaim_changelist"))
     assert [c.pk for c in response.context["cl"].result_list] == [earlier.pk, later.pk, decided.pk]
+
+
+def test_the_queue_costs_the_same_queries_however_many_claims_wait(mod_client):
+    url = reverse("admin:forum_memberclaim_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert mod_client.get(url).status_code == 200
+        return len(captured)
+
+    claims.claim_create(claimant=account("first"), member=imported("first"), reason="是我")
+    few = queries()
+    for n in range(5):
+        identity = imported(f"旧名{n}")
+        CommentFactory(member=identity)
+        claims.claim_create(claimant=account(f"more{n}"), member=identity, reason="是我")
+    assert queries() == few == 7
 
 
 def test_moderators_can_see_and_decide_claims_and_members_cannot(mod_client, member_client):
