@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from forum import trust
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
-from forum.models.discussion import slug_base
 from forum.notifications import services as notify
 from lessons.models import Lesson
 
@@ -424,45 +423,3 @@ def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str 
         after=f"{len(comments)} hidden",
     )
     return len(comments)
-
-
-@transaction.atomic
-def member_link_account(
-    *, moderator: AbstractBaseUser, member: Member, user: AbstractBaseUser, reason: str = ""
-) -> Member:
-    """Let a site account claim an imported member's history.
-
-    If the account already has a forum identity, its comments and likes move to `member`
-    and the empty identity goes away, so the account ends up with one history.
-    """
-    if member.user_id and member.user_id != user.pk:
-        raise ValidationError(_("This member is already linked to another account."))
-    existing = Member.objects.filter(user=user).exclude(pk=member.pk).first()
-    merged = existing.pk if existing is not None else None
-    if existing is not None:
-        existing.comments.update(member=member)
-        twice = existing.comment_likes.filter(comment__likes__member=member)
-        Comment.objects.filter(pk__in=twice.values("comment")).update(
-            like_count=F("like_count") - 1
-        )
-        twice.delete()
-        existing.comment_likes.update(member=member)
-        twice = existing.lesson_likes.filter(lesson__likes__member=member)
-        Lesson.objects.filter(pk__in=twice.values("lesson")).update(like_count=F("like_count") - 1)
-        twice.delete()
-        existing.lesson_likes.update(member=member)
-        existing.delete()
-    member.user = user
-    member.slug = slug_base(member)  # the account's profile address, which `existing` held
-    member.save(update_fields=["user", "slug"])
-    stamps.pages_changed(member_ids=[member.pk])  # their comments show the account's name
-    _record(
-        actor=moderator,
-        kind=Kind.LINK_ACCOUNT,
-        target=str(member),
-        reason=reason,
-        member=member,
-        before="no account" if merged is None else f"merged member #{merged}",
-        after=f"account {user.get_username()}",
-    )
-    return member

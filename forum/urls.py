@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from forum.notifications import views as notifications
-from forum.views import discussion, language, likes, members, reports, unsubscribe
+from forum.views import claims, discussion, language, likes, members, reports, unsubscribe
 from forum.views import settings as member_settings
 
 admin.site.site_header = _("Lesson Forum moderation")
@@ -48,7 +48,10 @@ forum_patterns = [
     ),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications-read"),
     path("settings/", member_settings.settings_page, name="settings"),
-    path("members/<str:slug>/", members.member_page, name="member"),
+    # <path:…>: a slug is whatever an account's user name is, and the page must never fail to
+    # be reversed for one; the claim comes first so that "…/claim/" is never read as a slug.
+    path("members/<path:slug>/claim/", claims.member_claim, name="member-claim"),
+    path("members/<path:slug>/", members.member_page, name="member"),
 ]
 
 urlpatterns = [

@@ -86,10 +86,13 @@ def role(name: str) -> Group:
     group, created = Group.objects.get_or_create(name=name)
     if created:
         roles = importlib.import_module("forum.migrations.0005_roles").ROLES
-        grants = importlib.import_module("forum.migrations.0016_moderators_view_notifications")
+        grants = [
+            importlib.import_module(f"forum.migrations.{migration}").GRANTS.get(name, [])
+            for migration in ("0016_moderators_view_notifications", "0019_member_claims")
+        ]
         group.permissions.set(
             Permission.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in [*roles[name], *grants.GRANTS.get(name, [])]
+            for app, codename in [*roles[name], *(grant for more in grants for grant in more)]
         )
     return group
 

@@ -10,6 +10,7 @@ page too.
 # Admin autodiscovery imports only `forum.admin`; importing the modules registers their admins.
 from forum.admin import (  # noqa: F401
     audit,
+    claims,
     comments,
     history,
     members,

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from forum import moderation
+from forum import linking, moderation
 from forum.admin.inlines import ActionInline
 from forum.admin.reasons import EVERYWHERE, ReasonForm, confirmed, reason_page
 from forum.models import Member
@@ -280,7 +280,7 @@ class MemberAdmin(admin.ModelAdmin):
             return form
         member, user = queryset.get(), form.cleaned_data["username"]
         try:
-            moderation.member_link_account(
+            linking.member_link_account(
                 moderator=request.user, member=member, user=user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:

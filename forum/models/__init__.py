@@ -1,4 +1,5 @@
 from forum.models.caching import LessonStamp
+from forum.models.claims import MemberClaim
 from forum.models.discussion import (
     Comment,
     CommentLike,
@@ -19,6 +20,7 @@ __all__ = [
     "LessonLike",
     "LessonStamp",
     "Member",
+    "MemberClaim",
     "ModerationAction",
     "Notification",
     "Report",

@@ -93,6 +93,8 @@ class ModerationAction(models.Model):
         HIDE_ALL = "hide-all", _("hide all of a member's content")
         LINK_ACCOUNT = "link-account", _("link member to account")
         EDIT_MEMBER = "edit-member", _("edit member")
+        CLAIM_APPROVED = "claim-approved", _("approve identity claim")
+        CLAIM_REFUSED = "claim-refused", _("refuse identity claim")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

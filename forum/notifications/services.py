@@ -201,6 +201,21 @@ def notify_reports_closed(
         )
 
 
+def notify_claim_decided(
+    comment: Comment, *, recipient: Member, action: str, reason: str = ""
+) -> None:
+    """Tell a member the moderators' decision on their claim of an imported identity (forum.claims):
+    `action` is claim-approved or claim-refused, about `comment`, the identity's newest."""
+    _tell(
+        recipient=recipient,
+        kind=Kind.MODERATION,
+        comment=comment,
+        actor=None,
+        action=action,
+        reason=reason,
+    )
+
+
 def withdraw(comment: Comment) -> None:
     """The comment was deleted or hidden: what it told others of itself goes, read or not."""
     told = Notification.objects.filter(comment=comment.pk, kind__in=ABOUT_ITS_TEXT)

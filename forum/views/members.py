@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
-from forum import selectors
+from forum import claims, selectors
 from forum.models import Member
-from forum.views.common import page_number
+from forum.views.common import page_number, viewer_member
 
 PER_PAGE = 20
 TEMPLATE = "forum/member.html"
@@ -46,4 +46,5 @@ def member_page(request: HttpRequest, slug: str) -> HttpResponse:
     if member.pk is not None:
         context["counts"] = selectors.profile_counts(member)
         context["courses"] = list(member.courses_taught.order_by("title"))
+        context["claim_state"] = claims.claim_state(viewer_member(request), member)
     return TemplateResponse(request, TEMPLATE, context)

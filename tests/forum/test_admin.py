@@ -108,6 +108,8 @@ def test_moderators_have_exactly_the_moderation_permissions():
         "forum.view_moderationaction",
         "django_tasks_database.view_dbtaskresult",
         "forum.view_notification",
+        "forum.view_memberclaim",
+        "forum.change_memberclaim",
     }
 
 
@@ -681,7 +683,7 @@ def test_linking_a_member_to_a_site_account_is_recorded(mod_client):
     confirm_action(mod_client, url, "link_account", [imported.pk], username="laoduzhe")
     imported.refresh_from_db()
     assert imported.user == user
-    assert ModerationAction.objects.get().status_after == "account laoduzhe"
+    assert ModerationAction.objects.get().status_after == "name=老读者; account laoduzhe"
 
 
 def test_linking_to_an_unknown_username_asks_again(mod_client):

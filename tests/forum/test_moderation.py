@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from forum import likes, moderation, services
+from forum import likes, linking, moderation, services
 from forum.models import Comment, CourseModeration, ModerationAction, Report
 from tests.factories import (
     CommentFactory,
@@ -334,7 +334,7 @@ def test_linking_an_imported_member_lets_an_account_claim_its_history():
     liked = posted()
     likes.like_add(member=own, comment=liked)
     likes.like_add(member=imported, comment=liked)
-    moderation.member_link_account(moderator=moderator(), member=imported, user=user)
+    linking.member_link_account(moderator=moderator(), member=imported, user=user)
     imported.refresh_from_db()
     liked.refresh_from_db()
     assert imported.user == user
