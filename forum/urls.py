@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from forum.notifications import views as notifications
-from forum.views import discussion, language, likes, members, reports, unsubscribe
+from forum.views import discussion, language, leaving, likes, members, reports, unsubscribe
 from forum.views import settings as member_settings
 
 admin.site.site_header = _("Lesson Forum moderation")
@@ -48,6 +48,8 @@ forum_patterns = [
     ),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications-read"),
     path("settings/", member_settings.settings_page, name="settings"),
+    path("settings/export/", leaving.data_export, name="settings-export"),
+    path("settings/delete/", leaving.account_delete_page, name="settings-delete"),
     path("members/<str:slug>/", members.member_page, name="member"),
 ]
 

@@ -16,6 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from lessons.models import Course, Lesson
 
 
+class MemberQuerySet(models.QuerySet):
+    def with_profile(self) -> MemberQuerySet:
+        """Members whose profile page shows: imported ones and active accounts; never a member
+        who deleted their account (their comments stay, under 已注销用户, with no page)."""
+        return self.filter(Q(user=None) | Q(user__is_active=True), left_at__isnull=True)
+
+
 class Member(models.Model):
     """A forum identity: who wrote a comment.
 
@@ -84,6 +91,11 @@ class Member(models.Model):
         blank=True,
         help_text=_("How each kind of notification reaches them; a kind not set has its default."),
     )
+    # Set when the member deleted their account and kept their comments (forum.leaving): the
+    # row stays as those comments' author, emptied of everything that said who they were.
+    left_at = models.DateTimeField(_("account deleted at"), null=True, blank=True)
+
+    objects = MemberQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("member")
@@ -95,6 +107,8 @@ class Member(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.left_at is not None:
+            return self.shown_name
         return self.display_name or gettext("(no name)")  # str() refuses a lazy string
 
     def save(self, *args, **kwargs) -> None:
@@ -110,7 +124,7 @@ class Member(models.Model):
     @property
     def is_imported(self) -> bool:
         """A commenter or teacher brought by an import, whom no account has claimed yet."""
-        return self.user_id is None and bool(self.import_key)
+        return self.user_id is None and bool(self.import_key) and self.left_at is None
 
     @property
     def avatar_src(self) -> str:
@@ -126,7 +140,10 @@ class Member(models.Model):
 
     @property
     def shown_name(self) -> str:
-        """The name, or "" when it holds nothing visible (only bidi or format characters)."""
+        """The name, or "" when it holds nothing visible (only bidi or format characters);
+        已注销用户 once the member deleted their account."""
+        if self.left_at is not None:
+            return gettext("Deleted member")
         visible = any(unicodedata.category(char)[0] in "LNSP" for char in self.display_name)
         return self.display_name if visible else ""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,7 +18,7 @@ def member_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The member's name, when they joined and their visible comments, newest first, a page at
     a time: two queries (the member with its account, one more comment than shown)."""
     member = get_object_or_404(
-        Member.objects.select_related("user").filter(Q(user=None) | Q(user__is_active=True)),
+        Member.objects.with_profile().select_related("user"),
         slug=slug,
     )
     account = member.user
