@@ -38,7 +38,14 @@ from lessons.models import Lesson
 Status = Comment.Status
 Kind = ModerationAction.Kind
 # Audit records whose target is the member (not one of their comments): the target is their name.
-MEMBER_KINDS = (Kind.SUSPEND, Kind.BAN, Kind.UNSUSPEND, Kind.HIDE_ALL, Kind.LINK_ACCOUNT)
+MEMBER_KINDS = (
+    Kind.SUSPEND,
+    Kind.BAN,
+    Kind.UNSUSPEND,
+    Kind.HIDE_ALL,
+    Kind.LINK_ACCOUNT,
+    Kind.EDIT_MEMBER,
+)
 # Audit records whose before and after hold the member's names (display name, user name).
 NAMING_KINDS = (Kind.EDIT_MEMBER, Kind.LINK_ACCOUNT)
 

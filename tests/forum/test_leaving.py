@@ -326,14 +326,19 @@ def test_their_notifications_go_and_open_reports_are_withdrawn(world, keep):
 
 @pytest.mark.parametrize("keep", [True, False])
 def test_the_audit_trail_keeps_its_records_but_not_their_name(world, keep):
+    moderation.member_edit_record(
+        moderator=moderator(), member=world.leaver, changes={"display_name": ("小明", "小明明")}
+    )
     before = ModerationAction.objects.count()
     account_delete(user=world.user, keep_comments=keep)
     assert ModerationAction.objects.count() == before
     theirs = ModerationAction.objects.filter(member=world.leaver)
-    assert {a.kind for a in theirs} == {"hide", "suspend"}
+    assert {a.kind for a in theirs} == {"hide", "suspend", "edit-member"}
     label = f"已注销用户 #{world.leaver.pk}"
     assert {a.member_name for a in theirs} == {label}
     assert theirs.get(kind="suspend").target == label
+    edit = theirs.get(kind="edit-member")
+    assert (edit.target, edit.status_before, edit.status_after) == (label, "", "")
     assert theirs.get(kind="hide").reason == "广告"  # the decision itself is kept
     assert not ModerationAction.objects.filter(member_name="小明").exists()
     assert not ModerationAction.objects.filter(target__contains="小明").exists()
@@ -513,8 +518,10 @@ def test_giving_the_password_again_carries_on_with_the_deletion(world):
         {"password": PASSWORD},
     )
     assert response.status_code == 302
+    assert response["Location"] == reverse("lessons:home")
     assert not get_user_model().objects.filter(pk=world.user.pk).exists()
     assert not Comment.objects.filter(member=world.leaver, deleted_at__isnull=True).exists()
+    assert "_auth_user_id" not in client.session
 
 
 def test_the_page_asks_which_way_and_for_confirmation(world):
