@@ -91,8 +91,8 @@ class Member(models.Model):
         blank=True,
         help_text=_("How each kind of notification reaches them; a kind not set has its default."),
     )
-    # Set when the member deleted their account and kept their comments (forum.leaving): the
-    # row stays as those comments' author, emptied of everything that said who they were.
+    # Set when the member deleted their account (forum.leaving): the row stays as the author of
+    # their comments (kept, or placeholders), emptied of everything that said who they were.
     left_at = models.DateTimeField(_("account deleted at"), null=True, blank=True)
 
     objects = MemberQuerySet.as_manager()
