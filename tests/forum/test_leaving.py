@@ -550,3 +550,17 @@ def test_the_settings_page_links_to_export_and_deletion(member_client):
     html = member_client.get(reverse("forum:settings")).content.decode()
     assert reverse("forum:settings-export") in html
     assert f'class="button button--danger" href="{reverse("forum:settings-delete")}"' in html
+
+
+def test_the_export_page_costs_two_queries(world, django_assert_num_queries):
+    client = logged_in(world.user, recently=False)
+    with django_assert_num_queries(2):  # the session, the account
+        assert client.get(reverse("forum:settings-export")).status_code == 200
+
+
+def test_the_deletion_page_costs_five_queries(world, django_assert_num_queries):
+    client = logged_in(world.user)
+    # The session and the account; the refusal's: the account's permissions (its own, its
+    # groups'), whether it teaches a course.
+    with django_assert_num_queries(5):
+        assert client.get(reverse("forum:settings-delete")).status_code == 200
