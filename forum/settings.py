@@ -401,6 +401,8 @@ FORUM_RATE_LIMITS = {
     "edit": env_rate_limits("FORUM_RATE_LIMIT_EDIT", "10/m/member,60/h/member,60/m/ip,600/h/ip"),
     "report": env_rate_limits("FORUM_RATE_LIMIT_REPORT", "5/m/member,20/h/member,20/m/ip,100/h/ip"),
     "claim": env_rate_limits("FORUM_RATE_LIMIT_CLAIM", "3/h/member,10/d/member,10/h/ip"),
+    # A member's whole history, read at once: a few downloads a day are plenty.
+    "export": env_rate_limits("FORUM_RATE_LIMIT_EXPORT", "3/h/member,10/d/member,30/h/ip"),
 }
 if FORUM_RATE_LIMIT_SCALE == 0:
     ACCOUNT_RATE_LIMITS = False

@@ -5,7 +5,16 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from forum.notifications import views as notifications
-from forum.views import claims, discussion, language, likes, members, reports, unsubscribe
+from forum.views import (
+    claims,
+    discussion,
+    language,
+    leaving,
+    likes,
+    members,
+    reports,
+    unsubscribe,
+)
 from forum.views import settings as member_settings
 
 admin.site.site_header = _("Lesson Forum moderation")
@@ -52,6 +61,8 @@ forum_patterns = [
     # be reversed for one; the claim comes first so that "…/claim/" is never read as a slug.
     path("members/<path:slug>/claim/", claims.member_claim, name="member-claim"),
     path("members/<path:slug>/", members.member_page, name="member"),
+    path("settings/export/", leaving.data_export, name="settings-export"),
+    path("settings/delete/", leaving.account_delete_page, name="settings-delete"),
 ]
 
 urlpatterns = [

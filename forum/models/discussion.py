@@ -18,8 +18,9 @@ from lessons.models import Course, Lesson
 
 class MemberQuerySet(models.QuerySet):
     def profiles(self) -> MemberQuerySet:
-        """Members whose profile shows: imported identities, and members of active accounts."""
-        return self.filter(Q(user=None) | Q(user__is_active=True))
+        """Members whose profile page shows: imported ones and active accounts; never a member
+        who deleted their account (their comments stay, under 已注销用户, with no page)."""
+        return self.filter(Q(user=None) | Q(user__is_active=True), left_at__isnull=True)
 
 
 class Member(models.Model):
@@ -90,6 +91,11 @@ class Member(models.Model):
         blank=True,
         help_text=_("How each kind of notification reaches them; a kind not set has its default."),
     )
+    # Set when the member deleted their account (forum.leaving): the row stays as the author of
+    # their comments (kept, or placeholders), emptied of everything that said who they were.
+    left_at = models.DateTimeField(_("account deleted at"), null=True, blank=True)
+
+    objects = MemberQuerySet.as_manager()
 
     objects = MemberQuerySet.as_manager()
 
@@ -103,6 +109,8 @@ class Member(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.left_at is not None:
+            return self.shown_name
         return self.display_name or gettext("(no name)")  # str() refuses a lazy string
 
     def save(self, *args, **kwargs) -> None:
@@ -118,7 +126,7 @@ class Member(models.Model):
     @property
     def is_imported(self) -> bool:
         """A commenter or teacher brought by an import, whom no account has claimed yet."""
-        return self.user_id is None and bool(self.import_key)
+        return self.user_id is None and bool(self.import_key) and self.left_at is None
 
     @property
     def avatar_src(self) -> str:
@@ -134,7 +142,10 @@ class Member(models.Model):
 
     @property
     def shown_name(self) -> str:
-        """The name, or "" when it holds nothing visible (only bidi or format characters)."""
+        """The name, or "" when it holds nothing visible (only bidi or format characters);
+        已注销用户 once the member deleted their account."""
+        if self.left_at is not None:
+            return gettext("Deleted member")
         visible = any(unicodedata.category(char)[0] in "LNSP" for char in self.display_name)
         return self.display_name if visible else ""
 

@@ -33,6 +33,7 @@ from tests.factories import (
     moderator,
     teacher_of,
 )
+from tests.forum import test_leaving as leaving_tests
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +141,10 @@ class Url:
     world in a state the POST changes).
     signed: the POST is authorized by a signed token in the URL instead of a session and a
     CSRF token (an email's one-click unsubscribe, which mail clients post with neither).
+    download: the POST answers with a file and changes no row (it is a POST for its CSRF token
+    and its rate limit).
+    reauthenticated: the page asks for the password again unless it was given in the last few
+    minutes (allauth's "confirm access"); the client has just given it.
     """
 
     get: int
@@ -148,10 +153,12 @@ class Url:
     data: dict = field(default_factory=dict)
     before: Callable[[World], None] | None = None
     signed: bool = False
+    download: bool = False
+    reauthenticated: bool = False
 
     @property
     def changes_state(self) -> bool:
-        return self.post != 405
+        return self.post != 405 and not self.download
 
 
 URLS = {
@@ -183,10 +190,15 @@ URLS = {
     "forum:settings": Url(get=200, post=302, data=SETTINGS),
     "forum:member": Url(get=200),
     "forum:member-claim": Url(get=200, post=302, who="other", data={"reason": "是我的旧账号"}),
+    "forum:settings-export": Url(get=200, post=200, download=True),
+    "forum:settings-delete": Url(
+        get=200, post=302, data={"comments": "keep", "confirm": "on"}, reauthenticated=True
+    ),
 }
 STATE_CHANGING = sorted(name for name, url in URLS.items() if url.changes_state and not url.signed)
 SIGNED = sorted(name for name, url in URLS.items() if url.signed)
-READ_ONLY = sorted(name for name, url in URLS.items() if not url.changes_state)
+READ_ONLY = sorted(name for name, url in URLS.items() if not url.changes_state and not url.download)
+DOWNLOADS = sorted(name for name, url in URLS.items() if url.download)
 
 
 def url_for(name: str, world: World) -> str:
@@ -219,10 +231,10 @@ def snapshot() -> dict[str, list[dict]]:
     }
 
 
-def client_for(user, *, csrf_checks: bool = False) -> Client:
+def client_for(user, *, csrf_checks: bool = False, reauthenticated: bool = False) -> Client:
     client = Client(enforce_csrf_checks=csrf_checks)
     client.force_login(user)
-    return client
+    return leaving_tests.reauthenticated(client, user) if reauthenticated else client
 
 
 def uncovered() -> tuple[set[str], set[str]]:
@@ -255,7 +267,9 @@ def test_post_without_csrf_token_is_refused_and_with_one_it_works(name, world):
     url = URLS[name]
     if url.before:
         url.before(world)
-    client = client_for(getattr(world, url.who), csrf_checks=True)
+    client = client_for(
+        getattr(world, url.who), csrf_checks=True, reauthenticated=url.reauthenticated
+    )
     client.get(reverse("lessons:home"))  # sets the CSRF cookie
     target = url_for(name, world)
     before = snapshot()
@@ -300,7 +314,7 @@ def test_get_changes_nothing(name, world):
     url = URLS[name]
     if url.before:
         url.before(world)
-    client = client_for(getattr(world, url.who))
+    client = client_for(getattr(world, url.who), reauthenticated=url.reauthenticated)
     before = snapshot()
     assert client.get(url_for(name, world), url.data).status_code == url.get
     assert client.get(url_for(name, world), url.data, **HTMX).status_code == url.get
@@ -315,7 +329,21 @@ def test_read_only_pages_refuse_a_post(name, world):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("name", STATE_CHANGING)
+@pytest.mark.parametrize("name", DOWNLOADS)
+def test_a_download_needs_a_csrf_token_and_changes_nothing(name, world):
+    url = URLS[name]
+    client = client_for(getattr(world, url.who), csrf_checks=True)
+    client.get(reverse("lessons:home"))  # sets the CSRF cookie
+    before = snapshot()
+    assert client.post(url_for(name, world), url.data).status_code == 403
+    token = client.cookies["csrftoken"].value
+    response = client.post(url_for(name, world), url.data, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == url.post
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", STATE_CHANGING + DOWNLOADS)
 def test_anonymous_htmx_requests_are_sent_to_log_in(name, world):
     before = snapshot()
     response = Client().post(url_for(name, world), URLS[name].data, **HTMX)
@@ -479,7 +507,7 @@ def test_the_matrix_covers_every_action_of_the_url_table():
     # member's own things alone, with no target to be another's (their tests are in
     # tests/forum/test_notification_pages.py).
     undo = {"forum:lesson-unlike", "forum:comment-unfeature", "forum:comment-unpin"}
-    own = {"forum:notifications-read", "forum:settings"}
+    own = {"forum:notifications-read", "forum:settings", "forum:settings-delete"}
     # A claim's target is an imported member, not a comment: tests/forum/test_claims.py.
     members = {"forum:member-claim"}
     assert set(STATE_CHANGING) - acted == undo | own | members

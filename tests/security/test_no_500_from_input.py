@@ -169,6 +169,7 @@ def world(settings) -> World:
         "comment_id": str(comment.pk),
         "notification_id": str(notification.pk),
         "username": member.username,
+        "slug": services.member_for(author).slug,
         "object_id": str(author.pk),
         "id": str(author.pk),
         "content_type_id": "1",

@@ -1,0 +1,1 @@
+"""Leaving the forum: a member's data to take away (export), and deleting their account."""
