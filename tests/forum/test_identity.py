@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,14 @@ from forum.models import Member
 from tests.factories import CourseFactory, MemberFactory, UserFactory, teacher_of
 
 SEED = next((Path(__file__).resolve().parents[2] / "forum" / "seed").rglob("*.md"))
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The rule's reasons, compared in English (the site speaks Chinese first)."""
+    with translation.override("en"):
+        yield
+
 
 RESERVED = "This name is reserved."
 TOO_CLOSE = "This name is too close to another member's name."
