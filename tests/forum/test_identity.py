@@ -12,13 +12,13 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.utils import translation
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forum import identity, services
+from forum import identity, moderation, services
 from forum.identity import name_refusal, normalized, skeleton
 from forum.models import Member
-from tests.factories import CourseFactory, MemberFactory, UserFactory, teacher_of
+from tests.factories import CourseFactory, MemberFactory, UserFactory, moderator, teacher_of
 
 SEED = next((Path(__file__).resolve().parents[2] / "forum" / "seed").rglob("*.md"))
 
@@ -169,6 +169,15 @@ def test_a_name_with_nothing_visible_is_refused():
 
 
 @pytest.mark.django_db
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(HOSTILE)
+def test_the_rule_answers_any_text_with_a_reason_or_none(name):
+    """On PostgreSQL too, which refuses NUL in a query: skeletons hold none."""
+    reasons = {None, RESERVED, TOO_CLOSE, TEACHER, "A name needs a visible letter, digit or sign."}
+    assert name_refusal(name) in reasons
+
+
+@pytest.mark.django_db
 def test_the_rule_costs_two_queries(django_assert_num_queries):
     services.member_for(UserFactory(username="xiaoming"))
     with django_assert_num_queries(2):
@@ -187,6 +196,17 @@ def test_save_keeps_the_skeletons_of_both_names():
     member.refresh_from_db()
     assert member.name_skeleton == skeleton("alice")
     assert MemberFactory(display_name="x").account_skeleton == ""
+
+
+@pytest.mark.django_db
+def test_linking_an_account_to_an_imported_member_gives_it_the_accounts_skeleton():
+    imported = MemberFactory(display_name="Geek_e9e5f5", import_key="geek")
+    assert imported.account_skeleton == ""
+    user = UserFactory(username="ｇｅｅｋ_fan")
+    moderation.member_link_account(moderator=moderator(), member=imported, user=user)
+    imported.refresh_from_db()
+    assert imported.account_skeleton == skeleton("geek_fan")
+    assert name_refusal("GEEK_FAN") == TOO_CLOSE
 
 
 @pytest.mark.django_db

@@ -74,7 +74,14 @@ def test_sign_up_keeps_a_free_fullwidth_name_in_its_plain_form_with_its_member(o
     assert user.member.account_skeleton == skeleton("xiaohong")
 
 
-def test_a_name_only_imported_commenters_have_can_sign_up(others):
+def test_sign_up_refuses_a_name_its_plain_form_makes_too_long(others):
+    response = sign_up("㍿" * 40)  # 40 characters typed, 160 as 株式会社…
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"]
+    assert not get_user_model().objects.filter(email="newcomer@example.com").exists()
+
+
+def test_a_name_only_imported_commenters_hold_is_free_to_sign_up_with(others):
     Member.objects.create(display_name="Eric", import_key="a")
     Member.objects.create(display_name="Eric", import_key="b")
     assert sign_up("eric").status_code == 302
