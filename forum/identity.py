@@ -36,13 +36,14 @@ INVISIBLE = frozenset(
 DROPPED_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Cn"})
 
 
-def _visible(char: str) -> bool:
+def visible(char: str) -> bool:
+    """Whether the character shows: not a format, control or invisible one."""
     return ord(char) not in INVISIBLE and unicodedata.category(char) not in DROPPED_CATEGORIES
 
 
 def _normalized_once(name: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
-    kept = unicodedata.normalize("NFKC", "".join(char for char in folded if _visible(char)))
+    kept = unicodedata.normalize("NFKC", "".join(char for char in folded if visible(char)))
     return " ".join(kept.split())
 
 

@@ -7,7 +7,8 @@ or display name, a teaching member's name, a course's teacher line) and anyone e
 account or teacher, or an imported commenter, marked as imported. Several imported "Eric"s
 alone are no collision: they block no one. Then every member whose name is a
 reserved word. Moderators resolve them by renaming in the admin (the rule does not bind them);
-this command shows what remains. Five queries however many members.
+this command shows what remains. Characters that do not show (a zero-width joiner, a bidi
+control) are spelled out in the tables, `独<U+200D>行`. Five queries however many members.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Exists, OuterRef, Q
 
-from forum.identity import reserved_skeletons, skeleton
+from forum.identity import reserved_skeletons, skeleton, visible
 from forum.management.commands.moderation_report import Column, table
 from forum.models import Member
 from lessons.models import Course
@@ -48,6 +49,22 @@ def _identity(row: dict) -> Identity:
     )
 
 
+def revealed(text: str) -> str:
+    """The text with what does not show spelled out, `独<U+200D>行`: a look-alike is often made
+    of it, and a terminal would hide it (or obey it)."""
+    return "".join(f"<U+{ord(char):04X}>" if not visible(char) else char for char in text)
+
+
+def _row(identity: Identity) -> tuple:
+    return (
+        identity.id or "",
+        revealed(identity.slug),
+        revealed(identity.display_name),
+        revealed(identity.username),
+        identity.kind,
+    )
+
+
 class Command(BaseCommand):
     help = "List accounts and teachers whose names look alike, and names that are reserved words."
 
@@ -73,14 +90,14 @@ class Command(BaseCommand):
         ]
         for number, (key, identities) in enumerate(groups.items(), start=1):
             self.stdout.write(f"\nGroup {number}, skeleton {key!r}:")
-            rows = [(i.id or "", i.slug, i.display_name, i.username, i.kind) for i in identities]
+            rows = [_row(i) for i in identities]
             for line in table(columns, rows):
                 self.stdout.write(line)
         self.stdout.write(f"\nNames that are reserved words: {len(reserved)}")
         if not reserved:
             self.stdout.write("(none)")
             return
-        rows = [(i.id, i.slug, i.display_name, i.username, i.kind) for i in reserved]
+        rows = [_row(i) for i in reserved]
         for line in table(columns, rows):
             self.stdout.write(line)
 
