@@ -1,8 +1,11 @@
 """allauth, adapted: our client address for its rate limits, a sign-up and a login that do not
 tell whether an email address already has an account, password resets and security notices
-only to verified addresses, and the member loaded with the account."""
+only to verified addresses, user names that cannot pass for another's (forum.identity), and
+the member made and loaded with the account."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
@@ -13,10 +16,14 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal import userkit
 from allauth.account.models import EmailAddress
 from allauth.account.utils import filter_users_by_email
+from allauth.utils import get_username_max_length
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
+from forum import identity, services
 from forum.ratelimit import client_ip
 
 
@@ -24,6 +31,28 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request: HttpRequest) -> str:
         """allauth's login, sign-up and password-reset limits count the same client as ours."""
         return client_ip(request) or super().get_client_ip(request)
+
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        """A user name is kept in its NFKC form (`ａｄｍｉｎ` is `admin`), and refused when it
+        looks like a reserved word, another account's name or a teacher's (forum.identity)."""
+        username = unicodedata.normalize("NFKC", username)
+        # The form checked the length as typed; NFKC can make it longer (`㍿` is `株式会社`).
+        if limit := get_username_max_length():
+            MaxLengthValidator(limit)(username)
+        # Before allauth's checks, whose "enter a valid user name" would say less about `独‍行`.
+        if not shallow and (refusal := identity.name_refusal(username)):
+            raise ValidationError(refusal, code="name_refused")
+        return super().clean_username(username, shallow)
+
+    def save_user(
+        self, request: HttpRequest, user: AbstractBaseUser, form, commit: bool = True
+    ) -> AbstractBaseUser:
+        """The member is made with the account, so that its name counts at once against
+        look-alikes (forum.identity compares members' skeletons)."""
+        user = super().save_user(request, user, form, commit)
+        if commit:
+            services.member_for(user)
+        return user
 
     def send_confirmation_mail(self, request: HttpRequest, emailconfirmation, signup: bool) -> None:
         """An address that belongs to another account gets "you already have an account", never

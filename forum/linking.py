@@ -220,7 +220,10 @@ def member_link_account(
         mine = claim.claimant_id == merged_pk
         claim_tell(claim, recipient=member if mine else claim.claimant)
     teacher = teacher_role_grant(member)
-    stamps.pages_changed(member_ids=[member.pk])  # their comments show the account's name
+    # Their comments show the account's name, and the teacher line of the courses they teach
+    # leads to the account's profile.
+    taught = Lesson.objects.filter(course__teachers=member).values_list("pk", flat=True)
+    stamps.pages_changed(member_ids=[member.pk], lesson_ids=list(taught))
     merged = "" if merged_pk is None else f"; merged member #{merged_pk}"
     _record(
         actor=moderator,

@@ -325,6 +325,14 @@ FORUM_REPORT_TRUSTED_COMMENTS = env_int("FORUM_REPORT_TRUSTED_COMMENTS", 3)
 # comments wait for a moderator. A course can override it in the admin.
 FORUM_PREMODERATION = os.environ.get("FORUM_PREMODERATION", "off")
 FORUM_TRUSTED_AFTER = env_int("FORUM_TRUSTED_AFTER", 3)
+# Names no member may take, nor any name that looks like one (forum.identity: compared by their
+# confusable skeletons); FORUM_RESERVED_NAMES_EXTRA adds more, comma-separated.
+FORUM_RESERVED_NAMES = [
+    *("作者回复", "编辑回复", "管理员", "版主", "讲师", "老师", "助教", "官方", "客服", "系统"),
+    *("已注销用户", "匿名", "admin", "administrator", "moderator", "mod", "staff", "root"),
+    *("system", "support", "official", "anonymous", "deleted"),
+    *env_list("FORUM_RESERVED_NAMES_EXTRA", []),
+]
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 

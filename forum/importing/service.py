@@ -102,6 +102,8 @@ def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
         if key not in existing
     ]
     slugs_assign(missing)
+    for member in missing:  # bulk_create skips save(), which sets them
+        member.skeletons_set()
     Member.objects.bulk_create(missing)
     existing.update({m.import_key: m for m in missing})
     return existing

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from forum.identity import stored_skeleton
 from lessons.models import Course, Lesson
 
 
@@ -114,14 +115,25 @@ class Member(models.Model):
         return self.display_name or gettext("(no name)")  # str() refuses a lazy string
 
     def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
         if not self.slug:
             self.slug = free_slug(self)
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
+            if update_fields is not None:
+                kwargs["update_fields"] = update_fields = {*update_fields, "slug"}
+        # The skeletons follow the names wherever they are written (a bulk insert sets them too).
+        if update_fields is None or {"display_name", "user", "user_id"} & set(update_fields):
+            self.skeletons_set()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "name_skeleton", "account_skeleton"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("forum:member", args=[self.slug])
+
+    def skeletons_set(self) -> None:
+        """The skeletons of the display name and of the account's user name ("" without one)."""
+        self.name_skeleton = stored_skeleton(self.display_name)
+        self.account_skeleton = stored_skeleton(self.user.get_username()) if self.user_id else ""
 
     @property
     def is_imported(self) -> bool:

@@ -1,4 +1,5 @@
-"""The member's settings page: their language and how notifications reach them."""
+"""The member's settings page: their profile, their language and how notifications reach
+them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from forum import services
+from forum import profiles, services
+from forum.models import Member
 from forum.notifications.member_settings import member_settings_save
 from forum.notifications.preferences import Delivery, Kind, deliveries
 from forum.views.common import member_required
@@ -20,6 +22,16 @@ from forum.views.language import language_cookie_set
 
 
 class SettingsForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Display name"), required=False, max_length=profiles.DISPLAY_NAME_MAX_LENGTH
+    )
+    # The length is checked by profile_save, on the text with its line breaks made one
+    # character each (a browser sends two).
+    bio = forms.CharField(
+        label=_("Bio"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": profiles.BIO_MAX_LENGTH}),
+    )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -36,12 +48,22 @@ class SettingsForm(forms.Form):
 def settings_page(request: HttpRequest) -> HttpResponse:
     member = services.member_for(request.user)
     if request.method == "GET":
-        initial = {"language": member.language or translation.get_language(), **deliveries(member)}
+        initial = {
+            **profile_initial(member),
+            "language": member.language or translation.get_language(),
+            **deliveries(member),
+        }
         return render(request, "forum/settings.html", {"form": SettingsForm(initial=initial)})
     form = SettingsForm(request.POST)
     if form.is_valid():
         language = form.cleaned_data["language"]
         try:
+            # The profile first: a name refused there leaves everything as it was.
+            profiles.profile_save(
+                member=member,
+                display_name=form.cleaned_data["display_name"],
+                bio=form.cleaned_data["bio"],
+            )
             member_settings_save(
                 member=member,
                 language=language,
@@ -52,6 +74,13 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         else:
             return _saved(request, language)
     return render(request, "forum/settings.html", {"form": form}, status=400)
+
+
+def profile_initial(member: Member) -> dict[str, str]:
+    """The profile fields as the form shows them: a display name that is the user name shows
+    blank (the field's placeholder says so)."""
+    same = member.user_id is not None and member.display_name == member.user.get_username()
+    return {"display_name": "" if same else member.display_name, "bio": member.bio}
 
 
 def _saved(request: HttpRequest, language: str) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forum import services
+from forum import linking, services
 from forum.models import Comment, Member
 from forum.models.discussion import slug_base
 from tests.factories import (
@@ -21,6 +21,7 @@ from tests.factories import (
     LessonFactory,
     MemberFactory,
     UserFactory,
+    moderator,
     teacher_of,
 )
 from tests.forum.import_helpers import SEED
@@ -210,3 +211,14 @@ def test_a_profile_costs_the_same_queries_at_10_and_10000_comments(
         with django_assert_num_queries(2):  # the member, a page of comments
             more = client.get(url + "?page=3", **HTMX).content.decode()
         assert len(comment_ids(more)) == 20
+
+
+def test_linking_the_teacher_moves_the_teacher_line_of_every_cached_lesson_page(client):
+    call_command("import_lesson", str(SEED), verbosity=0)
+    lesson = Comment.objects.first().lesson
+    teacher = Member.objects.get(courses_taught=lesson.course)
+    url = lesson.get_absolute_url()
+    assert author_links(client.get(url).content.decode())[0] == teacher.get_absolute_url()
+    account = UserFactory(username="duxing_teacher")
+    linking.member_link_account(moderator=moderator(), member=teacher, user=account)
+    assert author_links(client.get(url).content.decode())[0] == "/members/duxing_teacher/"

@@ -60,6 +60,8 @@ TEXT = {
     "username": "someone-new",
     "email": "someone-new@example.com",
     "code": "123456",
+    "display_name": "小红",
+    "bio": "爱学习",
 }
 FORM = "application/x-www-form-urlencoded"
 
