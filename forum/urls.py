@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from forum.notifications import views as notifications
-from forum.views import discussion, language, likes, members, reports, unsubscribe
+from forum.views import discussion, language, likes, media, members, reports, unsubscribe
 from forum.views import settings as member_settings
 
 admin.site.site_header = _("Lesson Forum moderation")
@@ -48,6 +48,8 @@ forum_patterns = [
     ),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications-read"),
     path("settings/", member_settings.settings_page, name="settings"),
+    path("settings/avatar/", member_settings.avatar_upload, name="settings-avatar"),
+    path("settings/avatar/remove/", member_settings.avatar_delete, name="settings-avatar-remove"),
     path("members/<str:slug>/", members.member_page, name="member"),
 ]
 
@@ -58,3 +60,8 @@ urlpatterns = [
     path("", include("lessons.urls")),
     path("", include((forum_patterns, "forum"))),
 ]
+# Uploaded and downloaded images, when no web server or object store serves them (forum.images).
+if settings.FORUM_SERVE_MEDIA and settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media")
+    )

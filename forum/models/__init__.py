@@ -7,6 +7,7 @@ from forum.models.discussion import (
     LessonLike,
     Member,
 )
+from forum.models.media import MediaFile
 from forum.models.moderation import CourseModeration, ModerationAction, Report
 from forum.models.notifications import Notification
 
@@ -18,6 +19,7 @@ __all__ = [
     "CourseModeration",
     "LessonLike",
     "LessonStamp",
+    "MediaFile",
     "Member",
     "ModerationAction",
     "Notification",
