@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import translation
 
 from forum import images
 from forum.caching import stamps
@@ -73,7 +74,8 @@ class Fetcher:
             )
             encoded = encode(data)
         except (FetchError, ValidationError) as error:
-            reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            with translation.override("en"):  # the command reports in English throughout
+                reason = " ".join(getattr(error, "messages", [str(error)]))
             self._failed[kind, url] = reason
             result.warnings.append(f"{kind} {url} kept remote: {reason}")
             return None

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='MediaFile',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('avatar', 'avatar'), ('picture', 'article picture')], max_length=10, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('avatar', "commenter's avatar"), ('picture', 'article picture')], max_length=10, verbose_name='kind')),
                 ('source_digest', models.CharField(max_length=64, verbose_name='source URL digest')),
                 ('source_url', models.TextField(verbose_name='source URL')),
                 ('stored_name', models.CharField(max_length=200, verbose_name='stored name')),

@@ -13,7 +13,7 @@ class MediaFile(models.Model):
     after the first, or other commenters with the same avatar, reuse the stored file."""
 
     class Kind(models.TextChoices):
-        AVATAR = "avatar", _("avatar")
+        AVATAR = "avatar", _("commenter's avatar")
         PICTURE = "picture", _("article picture")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)

@@ -27,7 +27,8 @@ from tests.forum.image_files import (
 
 pytestmark = pytest.mark.django_db
 LIMIT = 5 * 1024 * 1024
-NOT_AN_IMAGE = "not a JPEG, PNG, WebP or GIF image"
+# The site speaks Chinese first: the messages as a member reads them.
+NOT_AN_IMAGE = "不是可以读取的 JPEG、PNG、WebP 或 GIF 图片"
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -81,9 +82,9 @@ def test_without_an_avatar_the_page_shows_the_letter_and_no_remove_button(member
         (PDF, "avatar.png", "image/png", NOT_AN_IMAGE),
         (SVG, "avatar.svg", "image/svg+xml", NOT_AN_IMAGE),
         (noisy_png()[:3000], "avatar.png", "image/png", NOT_AN_IMAGE),
-        (padded_png(LIMIT + 1), "avatar.png", "image/png", "larger than 5 MB"),
-        (png_declaring(20_000, 20_000), "avatar.png", "image/png", "megapixels"),
-        (png_declaring(7_000, 7_000), "avatar.png", "image/png", "megapixels"),
+        (padded_png(LIMIT + 1), "avatar.png", "image/png", "图片超过了 5 MB"),
+        (png_declaring(20_000, 20_000), "avatar.png", "image/png", "百万像素"),
+        (png_declaring(7_000, 7_000), "avatar.png", "image/png", "百万像素"),
     ],
     ids=["renamed-pdf", "svg", "truncated-png", "5mb-plus-1-byte", "20000x20000", "49-megapixels"],
 )
@@ -123,7 +124,7 @@ def test_an_upload_far_over_the_limit_is_refused_with_the_message(
     settings.FORUM_IMAGE_MAX_BYTES = 10_000
     response = upload(member_client, padded_png(2_000_000))
     assert response.status_code == 400
-    assert "larger than" in response.content.decode()
+    assert "图片超过了 0.00953674 MB" in response.content.decode()
     assert stored_files(media_root) == []
 
 

@@ -9,6 +9,7 @@ from forum import avatars
 from forum.services import member_for
 from tests.factories import UserFactory
 from tests.forum.image_files import image_bytes
+from tests.manage_subprocess import run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +58,31 @@ def test_the_site_policy_still_allows_its_own_images(client):
     policy = client.get("/")["Content-Security-Policy"]
     img_src = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
     assert "'self'" in img_src.split()
+
+
+POLICY = (
+    "from django.conf import settings as s; "
+    "print(' '.join(s.SECURE_CSP['img-src']), s.STORAGES['default']['BACKEND'], "
+    "s.FORUM_SERVE_MEDIA)"
+)
+
+
+def test_remote_images_stay_allowed_by_default_and_can_be_dropped():
+    default = run_manage("shell", "-c", POLICY).stdout.split()
+    assert default[-5:-2] == ["'self'", "https:", "data:"]
+    dropped = run_manage("shell", "-c", POLICY, FORUM_CSP_REMOTE_IMAGES="0").stdout.split()
+    assert dropped[-4:-2] == ["'self'", "data:"]
+
+
+def test_a_bucket_stores_and_serves_the_images_when_configured():
+    output = run_manage(
+        "shell", "-c", POLICY, FORUM_MEDIA_S3_BUCKET="media", FORUM_MEDIA_S3_DOMAIN="cdn.example"
+    ).stdout.split()
+    assert output[-6:] == [
+        "'self'",
+        "https:",
+        "https://cdn.example",
+        "data:",
+        "storages.backends.s3.S3Storage",
+        "False",
+    ]
