@@ -23,7 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 AVATAR_SIZE = 256
 AVATAR_FOLDER = "avatars"
@@ -98,6 +98,8 @@ def decode(
     """
     max_pixels = settings.FORUM_IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
     with warnings.catch_warnings():
+        # A damaged EXIF block warns ("Truncated File Read") and is read as far as it goes.
+        warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=FORMATS)
@@ -112,10 +114,14 @@ def decode(
             image.load()
             upright = ImageOps.exif_transpose(image)
             source_format = image.format
+        except ValidationError:
+            raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels(max_pixels) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
-            # OSError: "image file is truncated"; the others: headers Pillow cannot parse.
+        except Exception:
+            # UnidentifiedImageError, OSError ("image file is truncated"), and whatever else a
+            # decoder raises on hostile bytes (SyntaxError, struct.error, IndexError…): each
+            # means the same to the member.
             raise _refused() from None
     return upright, source_format
 

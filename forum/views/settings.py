@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from forum import services
 from forum.avatars import avatar_remove, avatar_set
+from forum.models import Member
 from forum.notifications.member_settings import member_settings_save
 from forum.notifications.preferences import Delivery, Kind, deliveries
 from forum.views.common import member_required
@@ -55,7 +56,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, "forum/settings.html", {"form": form}, status=400)
 
 
-def _initial(member) -> dict:
+def _initial(member: Member) -> dict:
     return {"language": member.language or translation.get_language(), **deliveries(member)}
 
 

@@ -6,8 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from forum import avatars, images
@@ -233,3 +236,30 @@ def test_the_settings_page_costs_the_same_queries_with_the_avatar_part(
 
 # The session, and the account with its member (as before the avatar part: it costs nothing).
 NUM_SETTINGS_QUERIES = 2
+
+
+SAMPLES = [
+    image_bytes((24, 16)),
+    image_bytes((24, 16), fmt="JPEG"),
+    image_bytes((24, 16), fmt="WEBP"),
+    animated_gif([(1, 2, 3), (4, 5, 6)], (24, 16)),
+    jpeg_with_orientation(6),
+]
+
+
+@given(
+    sample=st.sampled_from(SAMPLES),
+    changes=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 10_000) | st.none(),
+)
+def test_damaged_images_are_an_avatar_or_a_refusal_never_an_error(sample, changes, cut):
+    data = bytearray(sample)
+    for position, value in changes:
+        data[position % len(data)] = value
+    data = bytes(data[:cut] if cut is not None else data)
+    try:
+        encoded = images.avatar_encode(data)
+    except ValidationError as error:
+        assert error.code in {"not_an_image", "too_many_pixels"}
+    else:
+        assert encoded.data.startswith(b"RIFF") and encoded.extension == "webp"

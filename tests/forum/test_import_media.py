@@ -260,3 +260,17 @@ def test_media_urls_are_refused_on_private_addresses_without_allow_private(
 )
 def test_a_url_is_replaced_only_where_it_stands_whole(text, expected):
     assert _url_replace(text, "https://x/a.png", "/m/1.png") == expected
+
+
+def test_a_dry_run_fetches_no_image(served: ImageServer, media_root: Path):
+    run = run_import(served.url(PAGE_PATH), "--allow-private", "--fetch-media", "--dry-run")
+    assert run.error is None, run.stderr
+    assert served.requests == {PAGE_PATH: 1}
+    assert stored_files(media_root) == []
+
+
+def test_a_picture_larger_than_the_cap_is_scaled_down(served: ImageServer, settings):
+    settings.FORUM_IMAGE_MAX_SIDE = 320
+    run_import(served.url(PAGE_PATH), "--allow-private", "--fetch-media")
+    with default_storage.open(MediaFile.objects.get(kind="picture").stored_name) as file:
+        assert Image.open(file).size == (320, 180)
