@@ -293,6 +293,49 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Uploaded avatars and the images `import_lesson --fetch-media` downloads (forum/images.py):
+# stored through STORAGES["default"] under content-hash names, in FORUM_MEDIA_ROOT by default.
+# WhiteNoise serves only the files present at start-up, so with FORUM_SERVE_MEDIA the site
+# serves these names itself (forum/views/media.py: images only, nosniff, cached for good);
+# production may leave that to the web server or an object store instead (docs/scaling.md).
+MEDIA_ROOT = Path(os.environ.get("FORUM_MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = os.environ.get("FORUM_MEDIA_URL", "/media/")
+FORUM_SERVE_MEDIA = env_bool("FORUM_SERVE_MEDIA", True)
+# An S3-compatible bucket instead (several app servers), with `pip install django-storages[s3]`;
+# the keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as boto3 reads them.
+FORUM_MEDIA_S3_BUCKET = os.environ.get("FORUM_MEDIA_S3_BUCKET", "")
+FORUM_MEDIA_S3_DOMAIN = os.environ.get("FORUM_MEDIA_S3_DOMAIN", "")
+if FORUM_MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": FORUM_MEDIA_S3_BUCKET,
+            "endpoint_url": os.environ.get("FORUM_MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("FORUM_MEDIA_S3_REGION") or None,
+            "custom_domain": FORUM_MEDIA_S3_DOMAIN or None,
+            # Public objects at plain URLs: a content-hash name never changes its content.
+            "querystring_auth": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+    FORUM_SERVE_MEDIA = False
+# An image (upload or download) is refused over FORUM_IMAGE_MAX_BYTES bytes or over
+# FORUM_IMAGE_MAX_PIXELS pixels (read from its header before decoding); a downloaded article
+# picture is scaled down to FORUM_IMAGE_MAX_SIDE pixels a side.
+FORUM_IMAGE_MAX_BYTES = env_int("FORUM_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+FORUM_IMAGE_MAX_PIXELS = env_int("FORUM_IMAGE_MAX_PIXELS", 40_000_000)
+FORUM_IMAGE_MAX_SIDE = env_int("FORUM_IMAGE_MAX_SIDE", 2048)
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) counts form fields, not files, so a 5 MB avatar reaches
+# the form; an uploaded file keeps at most FORUM_IMAGE_MAX_BYTES + 1 bytes, however big it is.
+FILE_UPLOAD_HANDLERS = [
+    "forum.images.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Lessons imported without --fetch-media show their pictures and avatars from the source site;
+# once every lesson was imported with it, FORUM_CSP_REMOTE_IMAGES=0 drops https: from img-src.
+FORUM_CSP_REMOTE_IMAGES = env_bool("FORUM_CSP_REMOTE_IMAGES", True)
+
 from django.utils.csp import CSP  # noqa: E402
 
 # No nonce: the pages hold no inline script, so with 'self' a nonce would decide nothing (an
@@ -303,7 +346,12 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:", "data:"],
+    "img-src": [
+        CSP.SELF,
+        *(["https:"] if FORUM_CSP_REMOTE_IMAGES else []),
+        *([f"https://{FORUM_MEDIA_S3_DOMAIN}"] if FORUM_MEDIA_S3_DOMAIN else []),
+        "data:",
+    ],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],

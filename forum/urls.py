@@ -11,6 +11,7 @@ from forum.views import (
     language,
     leaving,
     likes,
+    media,
     members,
     reports,
     unsubscribe,
@@ -63,6 +64,8 @@ forum_patterns = [
     path("members/<path:slug>/", members.member_page, name="member"),
     path("settings/export/", leaving.data_export, name="settings-export"),
     path("settings/delete/", leaving.account_delete_page, name="settings-delete"),
+    path("settings/avatar/", member_settings.avatar_upload, name="settings-avatar"),
+    path("settings/avatar/remove/", member_settings.avatar_delete, name="settings-avatar-remove"),
 ]
 
 urlpatterns = [
@@ -72,3 +75,8 @@ urlpatterns = [
     path("", include("lessons.urls")),
     path("", include((forum_patterns, "forum"))),
 ]
+# Uploaded and downloaded images, when no web server or object store serves them (forum.images).
+if settings.FORUM_SERVE_MEDIA and settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.media_file, name="media")
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -68,6 +69,15 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test stores uploaded and downloaded images in a folder of its own, never in the
+    project's media/."""
+    root = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = root
+    return root
 
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -8,6 +8,7 @@ from forum.models.discussion import (
     LessonLike,
     Member,
 )
+from forum.models.media import MediaFile
 from forum.models.moderation import CourseModeration, ModerationAction, Report
 from forum.models.notifications import Notification
 
@@ -19,6 +20,7 @@ __all__ = [
     "CourseModeration",
     "LessonLike",
     "LessonStamp",
+    "MediaFile",
     "Member",
     "MemberClaim",
     "ModerationAction",

@@ -1,5 +1,5 @@
-"""The member's settings page: their profile, their language and how notifications reach
-them."""
+"""The member's settings page: their profile and avatar, their language and how notifications
+reach them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from forum import profiles, services
+from forum.avatars import avatar_remove, avatar_set
 from forum.models import Member
 from forum.notifications.member_settings import member_settings_save
 from forum.notifications.preferences import Delivery, Kind, deliveries
@@ -48,12 +49,8 @@ class SettingsForm(forms.Form):
 def settings_page(request: HttpRequest) -> HttpResponse:
     member = services.member_for(request.user)
     if request.method == "GET":
-        initial = {
-            **profile_initial(member),
-            "language": member.language or translation.get_language(),
-            **deliveries(member),
-        }
-        return render(request, "forum/settings.html", {"form": SettingsForm(initial=initial)})
+        form = SettingsForm(initial=_initial(member))
+        return render(request, "forum/settings.html", {"form": form})
     form = SettingsForm(request.POST)
     if form.is_valid():
         language = form.cleaned_data["language"]
@@ -81,6 +78,44 @@ def profile_initial(member: Member) -> dict[str, str]:
     blank (the field's placeholder says so)."""
     same = member.user_id is not None and member.display_name == member.user.get_username()
     return {"display_name": "" if same else member.display_name, "bio": member.bio}
+
+
+def _initial(member: Member) -> dict:
+    return {
+        **profile_initial(member),
+        "language": member.language or translation.get_language(),
+        **deliveries(member),
+    }
+
+
+class AvatarForm(forms.Form):
+    avatar = forms.FileField(label=_("New avatar"))
+
+
+@require_POST
+@member_required
+def avatar_upload(request: HttpRequest) -> HttpResponse:
+    """The avatar has its own form (a file upload), beside the settings' one."""
+    member = services.member_for(request.user)
+    avatar_form = AvatarForm(request.POST, request.FILES)
+    if avatar_form.is_valid():
+        try:
+            avatar_set(member=member, upload=avatar_form.cleaned_data["avatar"])
+        except ValidationError as error:
+            avatar_form.add_error("avatar", error)
+        else:
+            messages.success(request, _("Your avatar was saved."))
+            return redirect("forum:settings")
+    context = {"form": SettingsForm(initial=_initial(member)), "avatar_form": avatar_form}
+    return render(request, "forum/settings.html", context, status=400)
+
+
+@require_POST
+@member_required
+def avatar_delete(request: HttpRequest) -> HttpResponse:
+    avatar_remove(member=services.member_for(request.user))
+    messages.success(request, _("Your avatar was removed."))
+    return redirect("forum:settings")
 
 
 def _saved(request: HttpRequest, language: str) -> HttpResponse:

@@ -8,6 +8,7 @@ and missing comments.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +16,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
@@ -23,6 +25,7 @@ from django.utils import timezone
 import forum.urls
 import lessons.views
 from forum import likes, moderation, services
+from forum.avatars import avatar_set
 from forum.models import Comment, CommentLike, LessonLike, Member, Notification, Report
 from forum.notifications.unsubscribe import unsubscribe_token
 from tests.factories import (
@@ -34,6 +37,7 @@ from tests.factories import (
     teacher_of,
 )
 from tests.forum import test_leaving as leaving_tests
+from tests.forum.image_files import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +132,21 @@ def notified_and_read(world: World) -> None:
     )
 
 
+class AvatarFile(io.BytesIO):
+    """An uploaded PNG that each request reads whole (the table posts its data more than once)."""
+
+    name = "avatar.png"
+
+    def read(self, *args) -> bytes:
+        self.seek(0)
+        return super().read(*args)
+
+
+def avatar_stored(world: World) -> None:
+    member = services.member_for(world.author)
+    avatar_set(member=member, upload=SimpleUploadedFile("a.png", image_bytes()))
+
+
 SETTINGS = {"language": "en", **{kind: "page" for kind in Notification.Kind.values}}
 
 
@@ -188,6 +207,9 @@ URLS = {
     "forum:notification": Url(get=302, before=notified_and_read),
     "forum:notifications-read": Url(get=405, post=302, before=notified),
     "forum:settings": Url(get=200, post=302, data=SETTINGS),
+    "forum:settings-avatar": Url(get=405, post=302, data={"avatar": AvatarFile(image_bytes())}),
+    "forum:settings-avatar-remove": Url(get=405, post=302, before=avatar_stored),
+    "media": Url(get=200, before=avatar_stored),
     "forum:member": Url(get=200),
     "forum:member-claim": Url(get=200, post=302, who="other", data={"reason": "是我的旧账号"}),
     "forum:settings-export": Url(get=200, post=200, download=True),
@@ -211,6 +233,8 @@ def url_for(name: str, world: World) -> str:
         "username": world.author.get_username(),
         "notification_id": Notification.objects.values_list("pk", flat=True).last() or 999999,
         "slug": world.imported.slug,
+        "name": Member.objects.exclude(avatar="").values_list("avatar", flat=True).first()
+        or f"avatars/{'0' * 64}.webp",
     }
     pattern = project_urls()[name]
     unknown = set(pattern.pattern.converters) - set(values)
@@ -505,9 +529,10 @@ def test_the_matrix_covers_every_action_of_the_url_table():
     assert set(MATRIX) == set(REQUESTS)
     # Each state-changing URL is in the matrix, or is the undo of one that is, or acts on the
     # member's own things alone, with no target to be another's (their tests are in
-    # tests/forum/test_notification_pages.py).
+    # tests/forum/test_notification_pages.py and tests/forum/test_avatars.py).
     undo = {"forum:lesson-unlike", "forum:comment-unfeature", "forum:comment-unpin"}
     own = {"forum:notifications-read", "forum:settings", "forum:settings-delete"}
+    own |= {"forum:settings-avatar", "forum:settings-avatar-remove"}
     # A claim's target is an imported member, not a comment: tests/forum/test_claims.py.
     members = {"forum:member-claim"}
     assert set(STATE_CHANGING) - acted == undo | own | members

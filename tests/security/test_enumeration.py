@@ -101,7 +101,8 @@ def sign_up(email: str, username: str) -> tuple:
     return (
         response.status_code,
         [(url.replace(username, "NAME"), code) for url, code in response.redirect_chain],
-        page(response, email).replace(username, "NAME"),
+        # The letter avatar's colour follows the name the visitor chose, not the address.
+        re.sub(r"avatar--hue-\d", "avatar--hue-N", page(response, email).replace(username, "NAME")),
     )
 
 

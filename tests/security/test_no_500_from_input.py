@@ -180,6 +180,7 @@ def world(settings) -> World:
         "key": "abc",
         "uidb36": "1",
         "token": unsubscribe_token(services.member_for(author), "reply"),
+        "name": f"avatars/{'0' * 64}.webp",
     }
     return World(plain, clients)
 

@@ -22,6 +22,7 @@ from django.db import DatabaseError, transaction
 
 from forum.importing.fetch import FetchError, fetch_url
 from forum.importing.filenames import lesson_name_from_filename, natural_key
+from forum.importing.media import Fetcher, lesson_media_fetch
 from forum.importing.service import (
     ImportResult,
     RenderedPage,
@@ -186,6 +187,13 @@ class Command(BaseCommand):
             help="Allow URLs on private, loopback or link-local addresses.",
         )
         parser.add_argument(
+            "--fetch-media",
+            action="store_true",
+            help="Download the article's images and the commenters' avatars (each URL once, "
+            "checked as uploads are) and serve them from this site; one that fails keeps its "
+            "remote URL, with a warning.",
+        )
+        parser.add_argument(
             "--follow-symlinks",
             action="store_true",
             help="Read pages that are symbolic links, if they lead to a file inside the folder "
@@ -216,6 +224,10 @@ class Command(BaseCommand):
         failures: list[str] = []
         paths: list[str] = []
         progress = len(sources) > 1 and self.stderr.isatty()
+        fetcher = None
+        if options["fetch_media"] and not options["dry_run"]:
+            fetcher = Fetcher(allow_private=options["allow_private"], timeout=options["timeout"])
+        media = Counter()
         for index, source in enumerate(sources, 1):
             if progress:
                 self._progress(index, len(sources), source.name)
@@ -232,6 +244,10 @@ class Command(BaseCommand):
                 if not options["keep_going"]:
                     raise CommandError(f"import stopped at {source.ref}") from None
                 continue
+            if fetcher is not None:
+                fetched = lesson_media_fetch(lesson=result.lesson, fetcher=fetcher)
+                media.update(stored=fetched.stored, reused=fetched.reused)
+                result.warnings.extend(fetched.warnings)
             lessons[result.lesson_outcome] += 1
             comments.update(result.comments)
             warnings.extend(f"{source.ref}: {w}" for w in result.warnings)
@@ -239,6 +255,10 @@ class Command(BaseCommand):
         if progress:
             self.stderr.write("")
         self._summary(lessons, comments, warnings, failures, paths, dry_run=options["dry_run"])
+        if fetcher is not None:
+            self.stdout.write(
+                f"images: {media['stored']} downloaded, {media['reused']} already here"
+            )
         if failures:
             raise CommandError(f"{len(failures)} of {len(sources)} pages failed")
 
