@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from forum import trust
+from forum import avatars, trust
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
 from forum.notifications import services as notify
@@ -423,3 +423,23 @@ def member_hide_all(*, moderator: AbstractBaseUser, member: Member, reason: str 
         after=f"{len(comments)} hidden",
     )
     return len(comments)
+
+
+@transaction.atomic
+def member_avatar_remove(*, moderator: AbstractBaseUser, member: Member, reason: str = "") -> bool:
+    """Take down a member's uploaded avatar (the letter avatar shows again); False if they had
+    none. Recorded as an edit of the member, with the file's name."""
+    name = member.avatar.name
+    if not name:
+        return False
+    avatars.avatar_remove(member=member)
+    _record(
+        actor=moderator,
+        kind=Kind.EDIT_MEMBER,
+        target=str(member),
+        reason=reason,
+        member=member,
+        before=f"avatar={name}",
+        after="avatar=",
+    )
+    return True

@@ -156,6 +156,7 @@ class MemberAdmin(admin.ModelAdmin):
         "ban",
         "unsuspend",
         "hide_all",
+        "remove_avatar",
         "link_account",
     ]
 
@@ -257,6 +258,27 @@ class MemberAdmin(admin.ModelAdmin):
         )
         self.message_user(
             request, _("Hid %(count)d comments.") % {"count": hidden}, messages.SUCCESS
+        )
+        return None
+
+    @admin.action(
+        description=_("Remove the uploaded avatar"), permissions=["moderate"], location=EVERYWHERE
+    )
+    def remove_avatar(self, request: HttpRequest, queryset: QuerySet):
+        title = _("Remove the uploaded avatar")
+        form = confirmed(
+            self, request, queryset, action="remove_avatar", title=title, reason_required=True
+        )
+        if isinstance(form, TemplateResponse):
+            return form
+        removed = sum(
+            moderation.member_avatar_remove(
+                moderator=request.user, member=member, reason=form.cleaned_data["reason"]
+            )
+            for member in queryset
+        )
+        self.message_user(
+            request, _("Removed %(count)d avatars.") % {"count": removed}, messages.SUCCESS
         )
         return None
 

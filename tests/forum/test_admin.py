@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from forum import moderation
+from forum import avatars, moderation
 from forum.models import Comment, CommentLike, CommentRevision, Member, ModerationAction, Report
 from lessons.models import Lesson
 from tests.factories import (
@@ -26,6 +27,7 @@ from tests.factories import (
     moderator,
     role,
 )
+from tests.forum.image_files import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -860,3 +862,21 @@ def test_course_list_sums_its_lessons_comment_counts(superuser_client):
     (row,) = response.context["cl"].result_list
     assert (row.lesson_total, row.comment_total) == (2, 7)
     assert course.get_absolute_url() in response.content.decode()
+
+
+def test_a_moderator_takes_down_an_uploaded_avatar_with_a_reason(
+    mod_client, media_root, django_capture_on_commit_callbacks
+):
+    member = MemberFactory()
+    avatars.avatar_set(
+        member=member, upload=SimpleUploadedFile("a.png", image_bytes(), "image/png")
+    )
+    name = member.avatar.name
+    assert (media_root / name).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_action(mod_client, admin_url("member"), "remove_avatar", [member.pk], reason="广告")
+    member.refresh_from_db()
+    assert not member.avatar
+    assert not (media_root / name).exists()
+    log = ModerationAction.objects.get()
+    assert (log.kind, log.reason, log.status_before) == ("edit-member", "广告", f"avatar={name}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -19,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from forum import claims, likes, linking, moderation, services
+from forum import avatars, claims, likes, linking, moderation, services
 from forum.importing.service import _staff_member
 from forum.models import (
     Comment,
@@ -40,6 +41,7 @@ from tests.factories import (
     UserFactory,
     moderator,
 )
+from tests.forum.image_files import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +168,9 @@ def test_a_claim_approved_in_the_admin_makes_the_seed_comment_the_claimants(
     geek = Member.objects.get(display_name="Geek_e9e5f5")
     (geeks_comment,) = geek.comments.all()
     xiaoming = account("xiaoming", "小明")
+    avatars.avatar_set(
+        member=xiaoming, upload=SimpleUploadedFile("me.png", image_bytes(), "image/png")
+    )
     own_comment = CommentFactory(member=xiaoming)
     others = Comment.objects.filter(lesson=seed_lesson).exclude(member=geek).first()
     likes.like_add(member=xiaoming, comment=geeks_comment)  # their own, once merged: it goes
@@ -197,8 +202,15 @@ def test_a_claim_approved_in_the_admin_makes_the_seed_comment_the_claimants(
     assert list(CommentLike.objects.filter(member=member).values_list("comment", flat=True)) == [
         others.pk
     ]
-    page = parsed(Client().get(seed_lesson.get_absolute_url()))
+    response = Client().get(seed_lesson.get_absolute_url())
+    html = response.content.decode()
+    page = parsed(response)
     assert page.authors[str(geeks_comment.pk)] == "小明"
+    # The card leads to the claimant's profile, with their avatar, and lost the 来自原站 mark.
+    card = html.split(f'id="comment-{geeks_comment.pk}"', 1)[1].split("</article>", 1)[0]
+    assert 'href="/members/xiaoming/" data-author-link' in card
+    assert f'src="{member.avatar_src}"' in card and member.avatar_src.startswith("/media/")
+    assert 'data-badge="imported"' not in card
 
     kinds = list(ModerationAction.objects.order_by("pk").values_list("kind", "member_name"))
     assert kinds == [

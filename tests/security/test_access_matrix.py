@@ -340,8 +340,10 @@ def test_get_changes_nothing(name, world):
         url.before(world)
     client = client_for(getattr(world, url.who), reauthenticated=url.reauthenticated)
     before = snapshot()
-    assert client.get(url_for(name, world), url.data).status_code == url.get
-    assert client.get(url_for(name, world), url.data, **HTMX).status_code == url.get
+    # A file goes only in a form's body: in a query string it would be its bytes.
+    data = {key: value for key, value in url.data.items() if not hasattr(value, "read")}
+    assert client.get(url_for(name, world), data).status_code == url.get
+    assert client.get(url_for(name, world), data, **HTMX).status_code == url.get
     assert snapshot() == before
 
 

@@ -90,7 +90,14 @@ def author(member: Member) -> str:
 
 
 # Only what the tables show: a lesson's body is a whole article.
-COMMENT_FIELDS = ("pk", "body", "created_at", "lesson__title", "member__display_name")
+COMMENT_FIELDS = (
+    "pk",
+    "body",
+    "created_at",
+    "lesson__title",
+    "member__display_name",
+    "member__left_at",
+)
 
 
 class Command(BaseCommand):
