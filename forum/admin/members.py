@@ -246,40 +246,50 @@ class MemberAdmin(admin.ModelAdmin):
         location=EVERYWHERE,
     )
     def hide_all(self, request: HttpRequest, queryset: QuerySet):
-        title = _("Hide all of this member's content")
-        form = confirmed(self, request, queryset, action="hide_all", title=title)
-        if isinstance(form, TemplateResponse):
-            return form
-        hidden = sum(
-            moderation.member_hide_all(
-                moderator=request.user, member=member, reason=form.cleaned_data["reason"]
-            )
-            for member in queryset
+        return self.each_member(
+            request,
+            queryset,
+            action="hide_all",
+            title=_("Hide all of this member's content"),
+            act=moderation.member_hide_all,
+            done=_("Hid %(count)d comments."),
         )
-        self.message_user(
-            request, _("Hid %(count)d comments.") % {"count": hidden}, messages.SUCCESS
-        )
-        return None
 
     @admin.action(
         description=_("Remove the uploaded avatar"), permissions=["moderate"], location=EVERYWHERE
     )
     def remove_avatar(self, request: HttpRequest, queryset: QuerySet):
-        title = _("Remove the uploaded avatar")
+        return self.each_member(
+            request,
+            queryset,
+            action="remove_avatar",
+            title=_("Remove the uploaded avatar"),
+            act=moderation.member_avatar_remove,
+            done=_("Removed %(count)d avatars."),
+            reason_required=True,
+        )
+
+    def each_member(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        action: str,
+        title: str,
+        act: Callable[..., int],
+        done: str,
+        reason_required: bool = False,
+    ) -> TemplateResponse | None:
+        """Ask for the reason, then `act` on each chosen member; `act` answers how many things
+        it changed, and `done` says their total."""
         form = confirmed(
-            self, request, queryset, action="remove_avatar", title=title, reason_required=True
+            self, request, queryset, action=action, title=title, reason_required=reason_required
         )
         if isinstance(form, TemplateResponse):
             return form
-        removed = sum(
-            moderation.member_avatar_remove(
-                moderator=request.user, member=member, reason=form.cleaned_data["reason"]
-            )
-            for member in queryset
-        )
-        self.message_user(
-            request, _("Removed %(count)d avatars.") % {"count": removed}, messages.SUCCESS
-        )
+        reason, moderator = form.cleaned_data["reason"], request.user
+        count = sum(act(moderator=moderator, member=member, reason=reason) for member in queryset)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
         return None
 
     @admin.action(
