@@ -1,0 +1,37 @@
+"""The social logins' names as this site says them (allauth names WeChat "Weixin")."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def provider_label(provider_id: str) -> str:
+    labels = {"weixin": _("WeChat"), "weibo": _("Weibo"), "github": "GitHub"}
+    return labels.get(provider_id, provider_id)
+
+
+@register.inclusion_tag("socialaccount/snippets/linked_accounts.html", takes_context=True)
+def linked_accounts(context: template.Context) -> dict:
+    """The settings page's "linked accounts": the providers this account logs in with (one
+    query), whether it has an email address to invite one (one more), and the providers it
+    can still link (configured ones: no query)."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialAccount
+
+    request = context["request"]
+    accounts = list(SocialAccount.objects.filter(user=request.user).order_by("provider", "pk"))
+    linked = {account.provider for account in accounts}
+    providers = get_adapter().list_providers(request)
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "accounts": accounts,
+        "unlinked_providers": [provider for provider in providers if provider.id not in linked],
+        "has_email": EmailAddress.objects.filter(user=request.user).exists(),
+        "has_password": request.user.has_usable_password(),
+    }
