@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from forum import identity, services
 from forum.social import apps_cache
 from forum.social.avatar import provider_avatar_set
+from forum.templatetags.social import provider_label
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                         "An account with this email address exists: log in to it first, "
                         "then link %(provider)s in your settings."
                     )
-                    % {"provider": sociallogin.provider.name},
+                    % {"provider": provider_label(sociallogin.provider.id)},
                 )
                 query = urlencode({"next": reverse("forum:settings")})
                 raise ImmediateHttpResponse(
@@ -127,7 +128,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 "Logging in with %(provider)s did not work: it did not answer as expected, or "
                 "the login had expired. Please try again."
             )
-        messages.error(request, text % {"provider": provider.name})
+        messages.error(request, text % {"provider": provider_label(provider.id)})
         state = (extra_context or {}).get("state") or {}
         url = reverse("account_login")
         following = state.get("next") if isinstance(state, dict) else None
