@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from forum.social.form_action import form_action_allow
+
 register = template.Library()
 
 
@@ -12,6 +14,18 @@ register = template.Library()
 def provider_label(provider_id: str) -> str:
     labels = {"weixin": _("WeChat"), "weibo": _("Weibo"), "github": "GitHub"}
     return labels.get(provider_id, provider_id)
+
+
+@register.simple_tag(takes_context=True)
+def social_providers(context: template.Context) -> list:
+    """The providers whose buttons the page shows (allauth's `get_providers`), their origins
+    allowed by the page's form-action (forum.social.form_action)."""
+    from allauth.socialaccount.adapter import get_adapter
+
+    request = context["request"]
+    providers = get_adapter().list_providers(request)
+    form_action_allow(request, providers)
+    return providers
 
 
 @register.inclusion_tag("socialaccount/snippets/linked_accounts.html", takes_context=True)
@@ -26,12 +40,13 @@ def linked_accounts(context: template.Context) -> dict:
     request = context["request"]
     accounts = list(SocialAccount.objects.filter(user=request.user).order_by("provider", "pk"))
     linked = {account.provider for account in accounts}
-    providers = get_adapter().list_providers(request)
+    providers = [p for p in get_adapter().list_providers(request) if p.id not in linked]
+    form_action_allow(request, providers)
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "accounts": accounts,
-        "unlinked_providers": [provider for provider in providers if provider.id not in linked],
+        "unlinked_providers": providers,
         "has_email": EmailAddress.objects.filter(user=request.user).exists(),
         "has_password": request.user.has_usable_password(),
     }

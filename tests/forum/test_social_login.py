@@ -424,3 +424,33 @@ def test_the_settings_load_form_action_from_the_environment():
     environ = {"WEIXIN_APP_ID": "wx", "WEIXIN_APP_SECRET": "s"}
     result = run_manage("shell", "-v", "0", "-c", code, **environ)
     assert result.stdout.split() == ["'self'", "https://open.weixin.qq.com"]
+
+
+def form_action(response) -> list[str]:
+    policy = response.headers["Content-Security-Policy"]
+    [directive] = [part for part in policy.split(";") if part.strip().startswith("form-action")]
+    return directive.split()[1:]
+
+
+def test_an_admin_provider_s_origin_is_allowed_on_the_pages_that_show_its_button(settings):
+    settings.SOCIALACCOUNT_PROVIDERS = config.providers_settings({})
+    SocialApp.objects.create(provider="weibo", name="Weibo", client_id="db-id", secret="s")
+    client = Client()
+    assert form_action(client.get(reverse("account_login"))) == [
+        "'self'",
+        "https://api.weibo.com",
+    ]
+    assert form_action(client.get("/")) == ["'self'"]
+
+
+def test_an_environment_provider_s_origin_is_not_repeated_on_the_login_page(settings):
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": ["'self'", *config.form_action_origins(settings.SOCIALACCOUNT_PROVIDERS)],
+    }
+    assert form_action(Client().get(reverse("account_login"))) == [
+        "'self'",
+        "https://open.weixin.qq.com",
+        "https://github.com",
+        "https://api.weibo.com",
+    ]
