@@ -348,7 +348,7 @@ from forum.social import config as social_config  # noqa: E402
 
 # Social logins (forum/social/): a provider whose client id and secret are set here shows on
 # the login and sign-up pages; one added in the admin's "Social applications" too (read from
-# the cache), though only those configured here are allowed by form-action below.
+# the cache; the pages showing its button allow its origin: forum/social/form_action.py).
 SOCIALACCOUNT_PROVIDERS = social_config.providers_settings(os.environ)
 SOCIALACCOUNT_ADAPTER = "forum.social.adapter.SocialAccountAdapter"
 # A first login makes the account at once, unless the provider's name is refused by our name

@@ -10,12 +10,12 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.utils import filter_users_by_email, user_email, user_username
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, _build_apps_from_settings
-from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthError
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -58,6 +58,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         ).values():
             apps.extend(configured)
         return apps
+
+    def get_app(self, request: HttpRequest | None, provider, client_id=None):
+        """A provider nobody configured has no login: its URLs answer 404, not 500."""
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404(f"{provider} is not configured") from None
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         """A new social login whose verified email address belongs to an account is sent to

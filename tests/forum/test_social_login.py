@@ -454,3 +454,11 @@ def test_an_environment_provider_s_origin_is_not_repeated_on_the_login_page(sett
         "https://github.com",
         "https://api.weibo.com",
     ]
+
+
+@pytest.mark.parametrize("provider_id", ["github", "weixin", "weibo"])
+def test_an_unconfigured_provider_s_login_and_callback_are_not_found(settings, provider_id):
+    settings.SOCIALACCOUNT_PROVIDERS = config.providers_settings({})
+    client = Client()
+    assert client.post(reverse(f"{provider_id}_login")).status_code == 404
+    assert client.get(reverse(f"{provider_id}_callback"), {"code": "c"}).status_code == 404
