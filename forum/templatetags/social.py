@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from forum.social import config
 from forum.social.form_action import form_action_allow
 
 register = template.Library()
@@ -23,9 +24,15 @@ def social_providers(context: template.Context) -> list:
     from allauth.socialaccount.adapter import get_adapter
 
     request = context["request"]
-    providers = get_adapter().list_providers(request)
+    providers = shown_order(get_adapter().list_providers(request))
     form_action_allow(request, providers)
     return providers
+
+
+def shown_order(providers: list) -> list:
+    """WeChat first (most readers have it), then GitHub and Weibo (allauth sorts by name)."""
+    order = [provider.id for provider in config.PROVIDERS]
+    return sorted(providers, key=lambda p: order.index(p.id) if p.id in order else len(order))
 
 
 @register.inclusion_tag("socialaccount/snippets/linked_accounts.html", takes_context=True)
@@ -40,7 +47,9 @@ def linked_accounts(context: template.Context) -> dict:
     request = context["request"]
     accounts = list(SocialAccount.objects.filter(user=request.user).order_by("provider", "pk"))
     linked = {account.provider for account in accounts}
-    providers = [p for p in get_adapter().list_providers(request) if p.id not in linked]
+    providers = [
+        p for p in shown_order(get_adapter().list_providers(request)) if p.id not in linked
+    ]
     form_action_allow(request, providers)
     return {
         "request": request,
