@@ -462,3 +462,31 @@ def test_an_unconfigured_provider_s_login_and_callback_are_not_found(settings, p
     client = Client()
     assert client.post(reverse(f"{provider_id}_login")).status_code == 404
     assert client.get(reverse(f"{provider_id}_callback"), {"code": "c"}).status_code == 404
+
+
+def test_an_avatar_the_guard_refuses_leaves_the_letter_avatar_and_the_login_goes_on(monkeypatch):
+    def refused(url: str, **_kwargs) -> bytes:
+        raise fetch.FetchError(f"{url}: not a public address")
+
+    monkeypatch.setattr(fetch, "fetch_url", refused)
+    client = Client()
+    sign_in(client, github())
+    member = signed_in_user(client).member
+    assert not member.avatar and member.avatar_src == ""
+
+
+def test_allauth_s_error_page_speaks_chinese():
+    from allauth.socialaccount.adapter import get_adapter
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    request = RequestFactory().get("/")
+    provider = get_adapter().get_provider(request, "weixin")
+    with translation.override("zh-hans"):
+        html = render_to_string(
+            "socialaccount/authentication_error.html",
+            {"auth_error": {"provider": provider, "code": "unknown"}},
+            request=request,
+        )
+    assert "用 微信 登录没有成功" in html
