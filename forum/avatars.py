@@ -28,6 +28,13 @@ def avatar_set(*, member: Member, upload: UploadedFile) -> Member:
 
 
 @transaction.atomic
+def avatar_stored_set(*, member: Member, name: str) -> Member:
+    """Make an image already checked and stored (forum.images.store) `member`'s avatar."""
+    _avatar_write(member, name)
+    return member
+
+
+@transaction.atomic
 def avatar_remove(*, member: Member) -> Member:
     _avatar_write(member, "")
     return member

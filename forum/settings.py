@@ -116,6 +116,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.weibo",
+    "allauth.socialaccount.providers.weixin",
     "django_tasks_db",
     "lessons",
     "forum",
@@ -124,6 +128,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # form-action for social login buttons of providers added in the admin (forum/social/).
+    "forum.social.form_action.FormActionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -338,6 +344,25 @@ FORUM_CSP_REMOTE_IMAGES = env_bool("FORUM_CSP_REMOTE_IMAGES", True)
 
 from django.utils.csp import CSP  # noqa: E402
 
+from forum.social import config as social_config  # noqa: E402
+
+# Social logins (forum/social/): a provider whose client id and secret are set here shows on
+# the login and sign-up pages; one added in the admin's "Social applications" too (read from
+# the cache; the pages showing its button allow its origin: forum/social/form_action.py).
+SOCIALACCOUNT_PROVIDERS = social_config.providers_settings(os.environ)
+SOCIALACCOUNT_ADAPTER = "forum.social.adapter.SocialAccountAdapter"
+# A first login makes the account at once, unless the provider's name is refused by our name
+# rules (forum.identity) or taken: then allauth's sign-up form asks for another.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# Never sign in to an existing account because a provider says the email address matches: the
+# member logs in to it first and links the provider from the settings page.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# WeChat gives no email address: the account works without one (settings invite to add one).
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 5)
+
 # No nonce: the pages hold no inline script, so with 'self' a nonce would decide nothing (an
 # injected inline script is refused without it; a script from this site is allowed with or
 # without it), and without one every reader who is not signed in gets the same bytes
@@ -355,7 +380,8 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # allauth's login is a form POST answered by a redirect to the provider.
+    "form-action": [CSP.SELF, *social_config.form_action_origins(SOCIALACCOUNT_PROVIDERS)],
 }
 
 # The discussion.

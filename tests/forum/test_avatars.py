@@ -235,7 +235,7 @@ def test_the_settings_page_costs_the_same_queries_with_the_avatar_part(
 
 
 # The session, and the account with its member (as before the avatar part: it costs nothing).
-NUM_SETTINGS_QUERIES = 2
+NUM_SETTINGS_QUERIES = 4  # with the linked accounts (tests/forum/test_social_login.py)
 
 
 SAMPLES = [

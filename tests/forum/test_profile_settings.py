@@ -208,4 +208,4 @@ def test_the_settings_page_with_the_profile_costs_a_fixed_number_of_queries(
         assert client.get(reverse("forum:settings")).status_code == 200
 
 
-QUERIES = 2
+QUERIES = 4  # the session and account; the linked accounts and whether an email exists
