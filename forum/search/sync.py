@@ -1,10 +1,11 @@
 """Keeping the search documents equal to what readers see, inside each write's transaction.
 
-Every write that changes a comment's text or whether it is listed (post, edit, delete,
-moderation, account deletion, import) calls `comments_reindex` with the comments it changed;
-an import calls `lesson_reindex`. A comment has a document exactly while it is published and
-not deleted, so a hidden one stops being found on the next request. Merging two members needs
-nothing: a document names no author, results read it from the comment.
+Every write that changes a comment's text or whether it is listed calls one of these with the
+comments it changed: posting (`comment_added`), editing (`comment_text_changed`), deleting
+(`comment_removed`), moderation and account deletion (`comments_reindex`); an import calls
+`lesson_reindex` and `comments_reindex`. A comment has a document exactly while it is
+published and not deleted, so a hidden one stops being found on the next request. Merging two
+members needs nothing: a document names no author, results read it from the comment.
 """
 
 from __future__ import annotations
@@ -36,6 +37,23 @@ def comments_reindex(comment_ids: Iterable[int]) -> None:
         SearchDocument.objects.bulk_create(
             comment_document(comment, comment.course_id) for comment in visible
         )
+
+
+def comment_added(comment: Comment) -> None:
+    """A comment readers see from now on (with its lesson at hand): one query."""
+    comment_document(comment, comment.lesson.course_id).save(force_insert=True)
+
+
+def comment_text_changed(comment: Comment) -> None:
+    """A comment's new text: one query; a comment without a document (not listed) keeps none."""
+    SearchDocument.objects.filter(comment=comment).update(
+        text=comment.body, tokens=comment_document(comment, 0).tokens
+    )
+
+
+def comment_removed(comment: Comment) -> None:
+    """A comment readers no longer see: one query."""
+    SearchDocument.objects.filter(comment=comment).delete()
 
 
 def lesson_reindex(lesson: Lesson) -> None:
