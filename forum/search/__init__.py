@@ -49,7 +49,8 @@ def _hit(document: SearchDocument, terms: list[Term]) -> Hit:
     found = matches(document.text, terms)
     if found:  # the browser scrolls to the passage and marks it (a text fragment)
         start, end = found[0]
-        url += "#:~:text=" + quote(document.text[start:end], safe="")
+        # "-" and "," are the fragment's own syntax: encoded, as every other character.
+        url += "#:~:text=" + quote(document.text[start:end], safe="").replace("-", "%2D")
     return Hit(
         document,
         snippet(document.text, terms),

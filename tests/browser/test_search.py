@@ -34,10 +34,7 @@ def test_typing_in_the_header_box_shows_results_without_a_reload(
     expect(hits.first).to_be_visible()
     expect(hits.first.locator("mark").first).to_have_text(QUERY)
     assert still_same_page(page)
-    expect(page).to_have_url(
-        f"{live_server.url}/search/?q={QUERY}".replace(QUERY, "%E5%A4%A7%E6%A8%A1%E5%9E%8B")
-    )
-    assert query_of(page.url) == [QUERY]
+    assert urlparse(page.url).path == "/search/" and query_of(page.url) == [QUERY]
     expect(box).to_be_focused()
 
     hits.first.locator("a").last.click()

@@ -366,3 +366,14 @@ def test_search_has_its_own_rate_limit(client, settings) -> None:
     assert client.get(URL, {"q": "缓存"}).status_code == 200
     assert client.get(URL, {"q": "缓存"}).status_code == 429
     assert client.get(URL).status_code == 200  # the empty page asks nothing of the index
+
+
+def test_a_snippet_is_cut_around_the_first_match_and_marks_whole_words_only() -> None:
+    from forum.search.snippets import snippet
+
+    text = "开头" * 100 + "Redis 和 redisson 都用 ＲＥＤＩＳ。" + "结尾" * 100
+    marked = snippet(text, query_terms("redis"))
+    assert marked.startswith("…") and marked.endswith("…")
+    assert marked.count("<mark>") == 2
+    assert "<mark>Redis</mark> 和 redisson 都用 <mark>ＲＥＤＩＳ</mark>" in marked
+    assert len(snippet("短", query_terms("redis"))) == 1
