@@ -94,10 +94,11 @@ class PostgreSQLBackend:
         if order == "newest":
             ordering, order_params = "d.created_at DESC, d.id DESC", []
         else:
-            # Title hits (weight A) first, then cover density over the document's length,
+            # Title hits (weight A) first, then the matches' frequency over the document's
+            # length (ts_rank_cd, cover density, reads the same positions at twice the cost),
             # then the newest.
             ordering = (
-                "d.vector @@ %s::tsquery DESC, ts_rank_cd(d.vector, %s::tsquery, 2) DESC,"
+                "d.vector @@ %s::tsquery DESC, ts_rank(d.vector, %s::tsquery, 2) DESC,"
                 " d.created_at DESC, d.id DESC"
             )
             order_params = [self.match(terms, "A"), self.match(terms)]
