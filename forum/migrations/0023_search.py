@@ -109,10 +109,40 @@ def _run(statements: dict[str, list[str]]):
     return run
 
 
-Migration.operations.append(
+FIELDS = ["kind", "lesson_id", "course_id", "comment_id", "section", "heading", "text"]
+FIELDS += ["title_tokens", "tokens", "created_at"]
+
+
+def documents_fill(apps, schema_editor) -> None:
+    """The documents of what is here already, as `search_index --rebuild` writes them (the
+    tokenizer is the search's own: the index must read text as queries will)."""
+    from forum.search.documents import comment_document, lesson_documents
+
+    SearchDocument = apps.get_model("forum", "SearchDocument")
+    Comment = apps.get_model("forum", "Comment")
+    Lesson = apps.get_model("lessons", "Lesson")
+
+    def historical(documents) -> list:
+        return [SearchDocument(**{f: getattr(d, f) for f in FIELDS}) for d in documents]
+
+    for lesson in Lesson.objects.order_by("pk").iterator(chunk_size=100):
+        SearchDocument.objects.bulk_create(historical(lesson_documents(lesson)))
+    visible = Comment.objects.filter(status="published", deleted_at__isnull=True).order_by("pk")
+    visible = visible.annotate(course_id=models.F("lesson__course_id"))
+    batch = []
+    for comment in visible.only("lesson_id", "body", "created_at").iterator(chunk_size=2000):
+        batch.append(comment_document(comment, comment.course_id))
+        if len(batch) == 2000:
+            SearchDocument.objects.bulk_create(historical(batch))
+            batch = []
+    SearchDocument.objects.bulk_create(historical(batch))
+
+
+Migration.operations += [
     migrations.RunPython(
         _run({"postgresql": POSTGRESQL, "sqlite": SQLITE}),
         _run({"postgresql": POSTGRESQL_REVERSE, "sqlite": SQLITE_REVERSE}),
         elidable=False,
-    )
-)
+    ),
+    migrations.RunPython(documents_fill, migrations.RunPython.noop, elidable=True),
+]

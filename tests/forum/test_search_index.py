@@ -3,7 +3,10 @@ and the lesson admin keeps a lesson's documents in step."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -103,3 +106,9 @@ def test_a_lesson_saved_in_the_admin_is_searched_as_it_now_reads() -> None:
     assert response.status_code == 302
     assert {hit.document.lesson_id for hit in search("向量数据库").hits} == {lesson.pk}
     assert search("旧的正文").hits == []
+
+
+def test_the_command_runs_with_the_system_checks_as_manage_py_runs_it(indexed) -> None:
+    out = io.StringIO()
+    call_command("search_index", "--check", skip_checks=False, stdout=out)
+    assert "the search index is in step" in out.getvalue()

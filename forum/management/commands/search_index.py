@@ -45,9 +45,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, rebuild: bool, check: bool, after: int, batch: int, **options):
         if rebuild:
-            self.rebuild(after=after, batch=max(1, batch))
+            self.rebuild_index(after=after, batch=max(1, batch))
         else:
-            self.check(batch=max(1, batch))
+            self.check_index(batch=max(1, batch))
 
     def progress(self, what: str, done: int, total: int, last_id: int) -> None:
         if self.stdout.isatty():
@@ -59,7 +59,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{what}: {done}/{total}, up to id {last_id}")
 
-    def rebuild(self, *, after: int, batch: int) -> None:
+    def rebuild_index(self, *, after: int, batch: int) -> None:
         if not after:
             lessons = list(Lesson.objects.order_by("pk").values_list("pk", flat=True))
             for done, pk in enumerate(lessons, 1):
@@ -89,7 +89,7 @@ class Command(BaseCommand):
                 cursor.execute("INSERT INTO forum_search_fts(forum_search_fts) VALUES('optimize')")
         self.stdout.write(self.style.SUCCESS(f"search index rebuilt: {done} comments"))
 
-    def check(self, *, batch: int) -> None:
+    def check_index(self, *, batch: int) -> None:
         missing, stale, extra = [], [], []
         documents = SearchDocument.objects.filter(kind=SearchDocument.Kind.COMMENT)
         indexed = set(documents.values_list("comment_id", flat=True))
