@@ -2,11 +2,12 @@
 
 Run by bench/run.py as `python bench/search.py` with a seeded site's environment (after
 bench/seed.py), once per database; prints JSON. It adds a course of 20 generated lessons with
-5,000 comments each, drawn from the seed lesson's own sentences like bench/seed.py's, indexes
-them in bulk (forum.search.documents, as `search_index --rebuild` writes them), then times
-in-process requests through the whole site (Django's test client: middleware, view, template)
-— short queries (two characters), long ones (six to ten, and two terms) and the generated
-lessons' pages — each `SAMPLES` times: median and p99 in milliseconds. Deterministic.
+5,000 comments each, drawn from real sentences like bench/seed.py's, indexes them in bulk
+(forum.search.documents, as `search_index --rebuild` writes them), then times in-process
+calls of `search()` and requests through the whole site (Django's test client: middleware,
+view, template) — short queries (two characters), long ones (six to ten, and two terms) and
+the generated lessons' pages — each `SAMPLES` times: median and p99 in milliseconds.
+Deterministic.
 """
 
 # Django is set up before the models are imported.
@@ -27,7 +28,8 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forum.settings")
 
 import django
@@ -53,16 +55,24 @@ BATCH = 2_000
 
 
 def sentences() -> list[str]:
-    """The seed lesson's sentences (its article and comments), as bench/seed.py takes them."""
-    seed = Lesson.objects.exclude(course__slug__in=["bench", "bench-search"]).order_by("pk")[0]
-    texts = [seed.body_markdown, *seed.comments.values_list("body", flat=True)]
+    """Real sentences, as bench/seed.py takes them: those of the shared corpus's pages
+    (articles and comments, $LESSON_FORUM_CORPUS or ../shared/corpus) when it is there, so
+    that words are as frequent as in real courses; else the seed lesson's few hundred, which
+    make every query match thousands of comments."""
+    corpus = Path(os.environ.get("LESSON_FORUM_CORPUS", ROOT.parent / "shared" / "corpus"))
+    if corpus.is_dir():
+        texts = [p.read_text(errors="replace") for p in sorted(corpus.rglob("*.md"))]
+    else:
+        seed = Lesson.objects.exclude(course__slug__in=["bench", "bench-search"]).order_by("pk")[0]
+        texts = [seed.body_markdown, *seed.comments.values_list("body", flat=True)]
     found = []
     for text in texts:
+        text = re.sub(r"<[^>]*>|&[#\w]+;|[\x00-\x08\x0b-\x1f]", " ", text)
         for piece in re.split(r"(?<=[。！？!?])|\n+", text):
             piece = re.sub(r"[#>*`|\[\]()!_-]+|https?://\S+", "", piece).strip()
             if sum("\u4e00" <= char <= "\u9fff" for char in piece) >= 6:
                 found.append(piece)
-    return found
+    return sorted(set(found))
 
 
 def comment_text(rng: random.Random, pool: list[str]) -> str:
