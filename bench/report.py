@@ -256,10 +256,11 @@ def search_lines(searched: dict[str, dict]) -> list[str]:
         return ["Not measured."]
     names = list(searched)
     lines = [
-        "Twenty generated lessons of 5,000 comments each (100,000, from the seed lesson's "
-        "sentences), indexed; each row is 200 in-process calls of `search()` or requests through "
-        "the whole site (middleware, view, template) by Django's test client, one at a time: "
-        "milliseconds, median / p99. The goal for search is a median under 15 ms.",
+        "Twenty generated lessons of 5,000 comments each (100,000, from the shared corpus's "
+        "sentences, else the seed lesson's), indexed; each row is 200 in-process calls of "
+        "`search()` or requests through the whole site (middleware, view, template) by Django's "
+        "test client, one at a time: milliseconds, median / p99. The goal for search is a "
+        "median under 15 ms.",
         "",
         "| request | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
