@@ -239,6 +239,43 @@ METHOD = [
 ]
 
 
+SEARCH_ROWS = [
+    ("results_short", "first page of results alone (`search()`), 2 characters"),
+    ("results_long", "first page of results alone (`search()`), 6–10 characters or 2 terms"),
+    ("search_short", "search, 2 characters, best match"),
+    ("search_short_newest", "search, 2 characters, newest first"),
+    ("search_long", "search, 6–10 characters or 2 terms, best match"),
+    ("search_long_newest", "search, 6–10 characters or 2 terms, newest first"),
+    ("lesson_page", "lesson page (5,000 comments), as served (the page cache)"),
+]
+
+
+def search_lines(searched: dict[str, dict]) -> list[str]:
+    """bench/search.py's figures per database: a first page of results beside the lesson page."""
+    if not searched:
+        return ["Not measured."]
+    names = list(searched)
+    lines = [
+        "Twenty generated lessons of 5,000 comments each (100,000, from the shared corpus's "
+        "sentences, else the seed lesson's), indexed; each row is 200 in-process calls of "
+        "`search()` or requests through the whole site (middleware, view, template) by Django's "
+        "test client, one at a time: milliseconds, median / p99. The goal for search is a "
+        "median under 15 ms.",
+        "",
+        "| request | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for key, label in SEARCH_ROWS:
+        cells = [
+            f"{searched[n][key]['median_ms']:.1f} / {searched[n][key]['p99_ms']:.1f}"
+            if key in searched[n]
+            else "—"
+            for n in names
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(
     *,
     run: str,
@@ -252,6 +289,7 @@ def markdown(
     imported: dict | None,
     highlighted: list[str],
     notes: list[str],
+    searched: dict | None = None,
 ) -> str:
     now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     lines = [
@@ -292,6 +330,10 @@ def markdown(
         "## The slowest comment with highlighted code",
         "",
         *highlighted,
+        "",
+        "## Search at 100,000 comments",
+        "",
+        *search_lines(searched or {}),
         "",
         "## How it was measured",
         "",

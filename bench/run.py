@@ -86,6 +86,7 @@ class Bench:
         self.databases: list[str] = []  # named before they exist: dropped even after a failure
         self.cache_prefixes: list[str] = []
         self.highlighted: list[tuple[str, str, float]] = []
+        self.searched: dict[str, dict] = {}
         self.peer_ready = None  # waits for django-comments-xtd's set-up in the background
         self.redis = self._redis_version() is not None
         self.postgres = servers.postgres_available()
@@ -377,6 +378,15 @@ class Bench:
         say(f"Timing import_lesson of {source}…")
         return sites.import_timed(env, source)
 
+    def time_search(self) -> dict[str, dict]:
+        searched = {}
+        for name, seed in self.seeds.items():
+            say(f"Timing search on {name} at 100,000 generated comments…")
+            searched[name] = sites.search_timed(seed["env"])
+            short = searched[name]["search_short"]
+            say(f"  2 characters: {short['median_ms']:.1f} ms median, {short['p99_ms']:.1f} ms p99")
+        return searched
+
     def time_highlighting(self) -> list[tuple[str, str, float]]:
         say("Timing the slowest comment with highlighted code, per language…")
         rows = highlighting.measure()
@@ -401,6 +411,7 @@ class Bench:
             imported=imported,
             highlighted=highlighting.markdown(self.highlighted),
             notes=self.notes,
+            searched=self.searched,
         )
         options.output.parent.mkdir(parents=True, exist_ok=True)
         options.output.write_text(text)
@@ -440,7 +451,9 @@ def main() -> int:
         bench.prepare()
         bench.measure()
         verified = bench.verify()
-        text = bench.write(verified, bench.import_speed())
+        imported = bench.import_speed()
+        bench.searched = bench.time_search()  # after the checks: it adds 100,000 comments
+        text = bench.write(verified, imported)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         say(f"error: {error}")
         return 1

@@ -55,6 +55,11 @@ def seeded(env: dict) -> dict:
     return seed
 
 
+def search_timed(env: dict) -> dict:
+    """bench/search.py on a seeded site: 100,000 more comments, search and lesson page timed."""
+    return json.loads(command([PYTHON, "bench/search.py"], env=env, timeout=1800))
+
+
 def recount_check(env: dict) -> tuple[bool, str]:
     """`recount --check`: whether every counter matches its rows, and what it said."""
     try:

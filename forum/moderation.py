@@ -21,6 +21,7 @@ from forum import avatars, trust
 from forum.caching import stamps
 from forum.models import Comment, Member, ModerationAction, Report
 from forum.notifications import services as notify
+from forum.search.sync import comments_reindex
 from lessons.models import Lesson
 
 Kind = ModerationAction.Kind
@@ -101,6 +102,7 @@ def status_set(comment: Comment, status: str) -> None:
     delta = int(counts(status, comment.deleted_at)) - int(was_counted)
     if delta:
         counters_move(comment, delta)
+        comments_reindex([comment.pk])
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from forum.caching import stamps
 from forum.models import Comment, CommentRevision, CourseModeration, Member
 from forum.notifications import mentions
 from forum.notifications.services import notify_edited, notify_posted, withdraw
+from forum.search import sync as search_index
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
 
@@ -138,6 +139,7 @@ def comment_post(
         if comment.status == Comment.Status.PUBLISHED:
             moderation.counters_move(comment, +1)
             notify_posted(comment, author=author, named=named)
+            search_index.comment_added(comment)
     return comment
 
 
@@ -182,6 +184,7 @@ def comment_edit(*, member: Member, comment: Comment, body: str) -> Comment:
         comment.save(update_fields=["body", "body_html", "edited_at"])
         comment.status = current.status
         notify_edited(comment, author=member, before=current.body, named=named)
+        search_index.comment_text_changed(comment)
     return comment
 
 
@@ -199,6 +202,7 @@ def comment_delete(*, member: Member, comment: Comment) -> Comment:
             if current.status == Comment.Status.PUBLISHED:
                 moderation.counters_move(current, -1)
             withdraw(current)
+            search_index.comment_removed(current)
     comment.deleted_at, comment.reply_count = current.deleted_at, current.reply_count
     return comment
 

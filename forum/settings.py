@@ -485,6 +485,8 @@ FORUM_RATE_LIMITS = {
     "claim": env_rate_limits("FORUM_RATE_LIMIT_CLAIM", "3/h/member,10/d/member,10/h/ip"),
     # A member's whole history, read at once: a few downloads a day are plenty.
     "export": env_rate_limits("FORUM_RATE_LIMIT_EXPORT", "3/h/member,10/d/member,30/h/ip"),
+    # Typing in the search box asks once per pause (300 ms): a few a second at most.
+    "search": env_rate_limits("FORUM_RATE_LIMIT_SEARCH", "60/m/member,600/h/member,120/m/ip"),
 }
 if FORUM_RATE_LIMIT_SCALE == 0:
     ACCOUNT_RATE_LIMITS = False

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from forum.notifications import views as notifications
+from forum.search import views as search
 from forum.views import (
     claims,
     discussion,
@@ -66,6 +67,7 @@ forum_patterns = [
     path("settings/delete/", leaving.account_delete_page, name="settings-delete"),
     path("settings/avatar/", member_settings.avatar_upload, name="settings-avatar"),
     path("settings/avatar/remove/", member_settings.avatar_delete, name="settings-avatar-remove"),
+    path("search/", search.search_page, name="search"),
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ from forum.admin import (  # noqa: F401
     claims,
     comments,
     history,
+    lessons,
     members,
     notifications,
     reports,

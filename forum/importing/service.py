@@ -24,6 +24,7 @@ from forum.caching import stamps
 from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
 from forum.models.discussion import slugs_assign
+from forum.search.sync import comments_reindex, lesson_reindex
 from lessons.models import Course, Lesson, unicode_slug
 from lessons.rendering import render_plain_text
 
@@ -303,6 +304,8 @@ def lesson_import(
     Lesson.objects.filter(pk=lesson.pk).update(
         comment_count=counted.count(), thread_count=counted.top_level().count()
     )
+    lesson_reindex(lesson)
+    comments_reindex(Comment.objects.for_lesson(lesson).values_list("pk", flat=True))
     stamps.pages_changed(lesson_ids=[lesson.pk])
     return result
 

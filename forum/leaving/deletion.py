@@ -34,6 +34,7 @@ from forum.models import (
     Report,
 )
 from forum.notifications.services import ABOUT_ITS_TEXT
+from forum.search.sync import comments_reindex
 from lessons.models import Lesson
 
 Status = Comment.Status
@@ -125,7 +126,9 @@ def _comments_delete(member: Member, now) -> None:
     told = Notification.objects.filter(comment__in=mine.values("pk"), kind__in=ABOUT_ITS_TEXT)
     _unread_take_back(told)
     told.delete()
+    deleted = list(mine.values_list("pk", flat=True))
     mine.update(deleted_at=now)
+    comments_reindex(deleted)
 
 
 def _likes_remove(member: Member) -> None:

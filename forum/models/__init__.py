@@ -11,6 +11,7 @@ from forum.models.discussion import (
 from forum.models.media import MediaFile
 from forum.models.moderation import CourseModeration, ModerationAction, Report
 from forum.models.notifications import Notification
+from forum.models.search import SearchDocument
 
 __all__ = [
     "Comment",
@@ -26,4 +27,5 @@ __all__ = [
     "ModerationAction",
     "Notification",
     "Report",
+    "SearchDocument",
 ]

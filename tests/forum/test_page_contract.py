@@ -303,10 +303,15 @@ OWN_POSTS = re.compile(
 )
 
 
+# The header's search box (templates/base.html) is the one element of the site with a trigger.
+SEARCH_BOX = ("form", "hx-trigger", "input changed delay:300ms, search, submit")
+
+
 def test_the_attack_from_the_review_adds_no_attribute():
     """A comment that imitates the token field, with a link whose title holds htmx attributes
     (the review's attack): on every reader's page and fragment, first and cached, no element
-    has hx-trigger, every hx-post is one of the site's own actions, the <html> tag is intact."""
+    but the header's search box has hx-trigger, every hx-post is one of the site's own actions,
+    the <html> tag is intact."""
     lesson = LessonFactory()
     body = (
         '```\nname="csrfmiddlewaretoken" value="\n```\n\n'
@@ -320,7 +325,8 @@ def test_the_attack_from_the_review_adds_no_attribute():
             for _ in range(2):
                 html = normalized(client.get(url, **headers))
                 found = attributes(html)
-                assert not [a for a in found if a[1] in {"hx-trigger", "data-hx-trigger"}]
+                triggers = [a for a in found if a[1] in {"hx-trigger", "data-hx-trigger"}]
+                assert triggers in ([], [SEARCH_BOX])  # the header's own, once: none added
                 posts = [a[2] for a in found if a[1] in {"hx-post", "data-hx-post"}]
                 assert all(OWN_POSTS.match(url) for url in posts), posts
                 if not headers:

@@ -211,6 +211,7 @@ URLS = {
     "forum:settings-avatar-remove": Url(get=405, post=302, before=avatar_stored),
     "media": Url(get=200, before=avatar_stored),
     "forum:member": Url(get=200),
+    "forum:search": Url(get=200),
     "forum:member-claim": Url(get=200, post=302, who="other", data={"reason": "是我的旧账号"}),
     "forum:settings-export": Url(get=200, post=200, download=True),
     "forum:settings-delete": Url(
