@@ -11,6 +11,7 @@ from forum.models.discussion import (
 from forum.models.media import MediaFile
 from forum.models.moderation import CourseModeration, ModerationAction, Report
 from forum.models.notifications import Notification
+from forum.models.teaching import QueueDismissal
 
 __all__ = [
     "Comment",
@@ -25,5 +26,6 @@ __all__ = [
     "MemberClaim",
     "ModerationAction",
     "Notification",
+    "QueueDismissal",
     "Report",
 ]
