@@ -261,7 +261,7 @@ def course_figures(workspace: Workspace, course: Course | None, *, today: date) 
             _("Share answered by a teacher"),
             _("Of each week's top-level comments, the percent that have a teacher's answer."),
             labels,
-            [Series(_("Answered (%)"), [w.answered_share for w in ordered])],
+            [Series(_("Answered (percent)"), [w.answered_share for w in ordered])],
             unit="%",
         ),
         Chart(
