@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,7 +199,6 @@ def course_figures(workspace: Workspace, course: Course | None, *, today: date) 
     by_teacher = Teaching.objects.filter(
         course=OuterRef("lesson__course"), member=OuterRef("member")
     )
-    answers = Comment.objects.counted().filter(parent=OuterRef("pk"), is_author_reply=True)
     comments = (
         Comment.objects.counted()
         .filter(lesson__course__in=_courses(workspace, course), created_at__gte=since)
@@ -210,31 +209,38 @@ def course_figures(workspace: Workspace, course: Course | None, *, today: date) 
         comments.annotate(week=TruncWeek("created_at"))
         .order_by()
         .values("week")
-        .annotate(
-            total=Count("pk"),
-            top_level=Count("pk", filter=Q(parent__isnull=True)),
-            answered=Count("pk", filter=Q(Exists(answers), parent__isnull=True)),
-        )
+        .annotate(total=Count("pk"), top_level=Count("pk", filter=Q(parent__isnull=True)))
     )
     for row in rows:
         week = weeks.get(_day(row["week"]))
         if week is not None:
-            week.comments, week.top_level, week.answered = (
-                row["total"],
-                row["top_level"],
-                row["answered"],
-            )
-    first_answer = answers.order_by().values("parent").annotate(first=Min("created_at"))
+            week.comments, week.top_level = row["total"], row["top_level"]
+    # The first 作者回复 of each of those top-level comments, read from the answers' side (one
+    # grouping of the answers) rather than with a subquery per comment.
+    parent_by_teacher = Teaching.objects.filter(
+        course=OuterRef("lesson__course"), member=OuterRef("parent__member")
+    )
     pairs = (
-        comments.filter(parent__isnull=True)
-        .annotate(first=Subquery(first_answer.values("first")[:1]))
-        .filter(first__isnull=False)
-        .values_list("created_at", "first")
+        Comment.objects.counted()
+        .filter(is_author_reply=True, parent__parent__isnull=True)
+        .filter(
+            parent__status=Comment.Status.PUBLISHED,
+            parent__deleted_at__isnull=True,
+            parent__is_author_reply=False,
+            parent__created_at__gte=since,
+            parent__lesson__course__in=_courses(workspace, course),
+        )
+        .exclude(Exists(parent_by_teacher))
+        .order_by()
+        .values("parent_id", "parent__created_at")
+        .annotate(first=Min("created_at"))
+        .values_list("parent__created_at", "first")
     )
     spans: dict[date, list[timedelta]] = defaultdict(list)
     for created, first in pairs:
         spans[week_of(_day(created))].append(max(first - created, timedelta(0)))
     for start, week in weeks.items():
+        week.answered = len(spans[start])
         week.median_hours = _median_hours(spans[start])
     overall = _median_hours([span for week_spans in spans.values() for span in week_spans])
 
