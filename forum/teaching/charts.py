@@ -102,6 +102,16 @@ class Chart:
         return [(label, [s.values[i] for s in self.series]) for i, label in enumerate(self.labels)]
 
     @property
+    def legend(self) -> list[dict]:
+        """Where each series' swatch and name go, along the top, when there is more than one."""
+        if len(self.series) < 2:
+            return []
+        return [
+            {"x": LEFT + 8 + i * 110, "name": series.name, "series": i}
+            for i, series in enumerate(self.series)
+        ]
+
+    @property
     def axis(self) -> dict[str, float]:
         return {"left": LEFT, "bottom": self.height - BOTTOM, "right": self.width - RIGHT}
 

@@ -32,6 +32,7 @@ def test_answering_from_the_queue_with_htmx(page, console_messages, live_server,
     serve_remote_images(page)
     log_in(page, live_server, teacher.user)
     page.goto(live_server.url + "/teach/")
+    assert page.locator("[data-nav=teach]").inner_text() == "教学"
     first = page.locator("[data-queue-item]").first
     comment_id = int(first.get_attribute("data-comment-id"))
     waiting = page.locator("[data-queue-item]").count()

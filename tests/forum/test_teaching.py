@@ -383,7 +383,7 @@ class ChartReader(HTMLParser):
             self._svg = True
         elif tag == "title" and self._svg:
             self._chart["title"] = True
-        elif tag == "rect":
+        elif tag == "rect" and "data-value" in attrs:
             horizontal = self._chart["svg"]["data-horizontal"] == "true"
             length = attrs["width"] if horizontal else attrs["height"]
             self._chart["bars"].append((float(attrs["data-value"]), float(length)))
