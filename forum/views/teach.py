@@ -4,9 +4,10 @@ place, "不需要回复", the charts, and their CSV."""
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,16 +18,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import reswap, retarget
 
 from forum import services
-from forum.models import Comment
+from forum.models import Comment, Member
 from forum.ratelimit import rate_limited
 from forum.teaching import charts
 from forum.teaching import services as teaching
 from forum.teaching.questions import asks_question
 from forum.teaching.selectors import (
     QUEUE_SORTS,
+    Queue,
     QueueFilter,
     Workspace,
     dismissed_for,
+    lesson_counts,
     queue_for,
     waiting,
     workspace_for,
@@ -38,19 +41,28 @@ def _workspace(request: HttpRequest) -> Workspace:
     return workspace_for(request.user, services.member_for(request.user))
 
 
-def _filter(request: HttpRequest, workspace: Workspace) -> QueueFilter:
-    """The queue's filter from the query string; what is not one of the choices is ignored."""
-    slug = request.GET.get("course", "")
+def _filter(params: QueryDict, workspace: Workspace, *, page: int = 1) -> QueueFilter:
+    """The queue's filter from a query string; what is not one of the choices is ignored."""
+    slug = params.get("course", "")
     course = next((c for c in workspace.courses if c.slug == slug), None)
-    lesson = request.GET.get("lesson", "")
-    sort = request.GET.get("sort", "old")
+    lesson = params.get("lesson", "")
+    sort = params.get("sort", "old")
     return QueueFilter(
         course=course,
         lesson_id=int(lesson) if lesson.isdigit() and len(lesson) < 12 else None,
-        questions=request.GET.get("questions") == "1",
+        questions=params.get("questions") == "1",
         sort=sort if sort in QUEUE_SORTS else "old",
-        page=page_number(request),
+        page=page,
     )
+
+
+def _counts_context(request: HttpRequest, workspace: Workspace) -> dict:
+    """After an htmx answer or mark: the total and the counts per lesson of the queue page the
+    form was on (its `next`), for the fragment to update out of band. One query."""
+    page = page_on_this_site(request, request.POST.get("next", ""))
+    choice = _filter(QueryDict(urlsplit(page).query), workspace)
+    counts = lesson_counts(choice.apply(waiting(workspace), lesson=False))
+    return {"choice": choice, "queue": Queue([], False, counts)}
 
 
 def _query(choice: QueueFilter, **changes) -> str:
@@ -72,7 +84,7 @@ def _query(choice: QueueFilter, **changes) -> str:
 def teach_queue(request: HttpRequest) -> HttpResponse:
     """The comments waiting for a teacher's answer, oldest first; or those marked "不需要回复"."""
     workspace = _workspace(request)
-    choice = _filter(request, workspace)
+    choice = _filter(request.GET, workspace, page=page_number(request))
     show_dismissed = request.GET.get("show") == "dismissed"
     here = reverse("forum:teach") + _query(choice)
     context = {
@@ -135,10 +147,12 @@ def comment_answer(request: HttpRequest, comment_id: int) -> HttpResponse:
         if request.htmx:
             return render(request, f"{template}#answer-form", context)
         return render(request, "forum/teach/answer.html", context)
-    return _answer_post(request, comment, member, context)
+    return _answer_post(request, workspace, comment, member, context)
 
 
-def _answer_post(request: HttpRequest, comment: Comment, member, context: dict) -> HttpResponse:
+def _answer_post(
+    request: HttpRequest, workspace: Workspace, comment: Comment, member: Member, context: dict
+) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
         answer = services.comment_post(
@@ -155,7 +169,7 @@ def _answer_post(request: HttpRequest, comment: Comment, member, context: dict) 
             return reswap(retarget(response, f"#answer-slot-{comment.pk}"), "innerHTML")
         return render(request, "forum/teach/answer.html", context, status=400)
     if request.htmx:
-        context["answer"] = answer
+        context.update(answer=answer, **_counts_context(request, workspace))
         return render(request, "forum/teach/queue.html#answered", context)
     return _back(request)
 
@@ -179,12 +193,13 @@ def comment_dismiss(request: HttpRequest, comment_id: int, action: str) -> HttpR
             "comment": comment,
             "here": page_on_this_site(request, request.POST.get("next", "")),
             "workspace": workspace,
+            **_counts_context(request, workspace),
         }
         if action == "dismiss":
             return render(request, "forum/teach/queue.html#dismissed-item", context)
         comment.can_answer = workspace.teaches(comment.lesson.course_id)
         comment.asks = asks_question(comment.body)
-        return render(request, "forum/teach/queue.html#queue-item", context)
+        return render(request, "forum/teach/queue.html#restored-item", context)
     return _back(request, comment if action == "undismiss" else None)
 
 
@@ -241,7 +256,7 @@ def _cell(value) -> object:
 def queue_csv(request: HttpRequest) -> HttpResponse:
     """The whole queue under the page's filter, oldest first (at most 10,000 rows)."""
     workspace = _workspace(request)
-    choice = _filter(request, workspace)
+    choice = _filter(request.GET, workspace)
     comments = (
         choice.apply(waiting(workspace))
         .select_related("member", "lesson__course")

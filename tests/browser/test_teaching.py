@@ -36,6 +36,7 @@ def test_answering_from_the_queue_with_htmx(page, console_messages, live_server,
     first = page.locator("[data-queue-item]").first
     comment_id = int(first.get_attribute("data-comment-id"))
     waiting = page.locator("[data-queue-item]").count()
+    total = int("".join(filter(str.isdigit, page.locator("[data-queue-total]").inner_text())))
     mark_page(page)
     with page.expect_request(lambda r: r.url.endswith("/answer/?next=/teach/")) as opened:
         first.locator("[data-action=answer]").click()
@@ -47,6 +48,7 @@ def test_answering_from_the_queue_with_htmx(page, console_messages, live_server,
     page.locator(f"[data-queue-answered][data-comment-id='{comment_id}']").wait_for()
     assert still_same_page(page)
     assert page.locator("[data-queue-item]").count() == waiting - 1
+    page.locator("[data-queue-total]", has_text=str(total - 1)).wait_for()  # out of band
     answer = Comment.objects.get(parent_id=comment_id)
     assert answer.is_author_reply and answer.member == teacher
 

@@ -219,6 +219,26 @@ def test_answering_with_htmx_replaces_the_entry(lesson, teacher):
     assert b"data-queue-answered" in response.content
     assert b"data-queue-item" not in response.content
     assert Comment.objects.get(parent=comment).is_author_reply
+    # The total and the counts per lesson change with it, out of band.
+    assert response.context["queue"].total == 0
+    assert b'id="queue-total" data-queue-total hx-swap-oob="true"' in response.content
+    assert b'id="lesson-counts" data-lesson-counts hx-swap-oob="true"' in response.content
+
+
+def test_a_mark_updates_the_total_and_the_counts_per_lesson(lesson, teacher):
+    other = LessonFactory(course=lesson.course)
+    CommentFactory(lesson=lesson)
+    marked = CommentFactory(lesson=other)
+    CommentFactory(lesson=other)
+    client = client_of(teacher.user)
+    url = reverse("forum:teach-dismiss", args=[marked.pk])
+    response = client.post(url, {"next": f"{QUEUE}?lesson={other.pk}"}, **HTMX)
+    counts = {c.lesson_id: c.waiting for c in response.context["queue"].lessons}
+    assert counts == {other.pk: 1, lesson.pk: 1}
+    undo = reverse("forum:teach-undismiss", args=[marked.pk])
+    response = client.post(undo, {"next": QUEUE}, **HTMX)
+    assert b"data-queue-item" in response.content
+    assert response.context["queue"].total == 3
 
 
 def test_a_blank_answer_shows_the_form_again(lesson, teacher):
