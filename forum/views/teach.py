@@ -75,6 +75,8 @@ def _query(choice: QueueFilter, **changes) -> str:
         "page": "" if choice.page == 1 else choice.page,
         **changes,
     }
+    if values["page"] == 1:
+        values["page"] = ""
     query = urlencode([(k, v) for k, v in values.items() if v not in ("", None)])
     return f"?{query}" if query else ""
 

@@ -503,3 +503,21 @@ def test_the_weekly_csv_has_a_row_per_week(lesson, teacher):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + charts.WEEKS
     assert rows[-1][1] == "1"
+
+
+def test_the_queue_goes_on_a_page_at_a_time(lesson, teacher):
+    from forum.teaching.selectors import QUEUE_PER_PAGE
+
+    now = timezone.now()
+    comments = [
+        CommentFactory(lesson=lesson, created_at=now - timedelta(minutes=QUEUE_PER_PAGE + 1 - n))
+        for n in range(QUEUE_PER_PAGE + 1)
+    ]
+    client = client_of(teacher.user)
+    first = client.get(QUEUE + "?questions=0")
+    assert first.context["queue"].has_next
+    assert first.context["next_url"] == QUEUE + "?page=2"
+    assert queue_ids(client, QUEUE + "?page=2") == [comments[-1].pk]
+    second = client.get(QUEUE + "?page=2")
+    assert second.context["previous_url"] == QUEUE
+    assert client.get(QUEUE + "?page=3").status_code == 404
