@@ -46,6 +46,7 @@ from targets import LIKERS, REPLIERS, Target
 
 DATABASE = "lessonforum_bench"
 IMPORT_DATABASE = "lessonforum_bench_import"
+TEACH_DATABASE = "lessonforum_bench_teach"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 STARTED = time.monotonic()
 
@@ -387,6 +388,25 @@ class Bench:
             say(f"  2 characters: {short['median_ms']:.1f} ms median, {short['p99_ms']:.1f} ms p99")
         return searched
 
+    def teach_speed(self) -> None:
+        """The teacher's workspace on a course of 100,000 comments (bench/teach.py), in a
+        PostgreSQL database of its own; the times go into the notes."""
+        if not self.postgres:
+            self.notes.append("The teacher's workspace not timed: no PostgreSQL.")
+            return
+        self.databases.append(TEACH_DATABASE)
+        env = self.site_env("teach", servers.database_create(TEACH_DATABASE))
+        say("Timing the teacher's workspace on 100,000 comments…")
+        sites.manage(env, "migrate", "--no-input", "-v0")
+        found = json.loads(command([PYTHON, "bench/teach.py"], env=env, timeout=1800))
+        pages = ", ".join(
+            f"{name} {found[name]['median_ms']:.0f} ms (best {found[name]['best_ms']:.0f})"
+            for name in ("queue", "questions", "glance")
+        )
+        note = f"Teacher's workspace, {found['comments']:,} comments in one course, in-process: "
+        self.notes.append(note + pages + ".")
+        say(f"  {pages}")
+
     def time_highlighting(self) -> list[tuple[str, str, float]]:
         say("Timing the slowest comment with highlighted code, per language…")
         rows = highlighting.measure()
@@ -453,6 +473,7 @@ def main() -> int:
         verified = bench.verify()
         imported = bench.import_speed()
         bench.searched = bench.time_search()  # after the checks: it adds 100,000 comments
+        bench.teach_speed()
         text = bench.write(verified, imported)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         say(f"error: {error}")

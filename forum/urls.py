@@ -15,6 +15,7 @@ from forum.views import (
     media,
     members,
     reports,
+    teach,
     unsubscribe,
 )
 from forum.views import settings as member_settings
@@ -68,6 +69,15 @@ forum_patterns = [
     path("settings/avatar/", member_settings.avatar_upload, name="settings-avatar"),
     path("settings/avatar/remove/", member_settings.avatar_delete, name="settings-avatar-remove"),
     path("search/", search.search_page, name="search"),
+    # The teacher's workspace (forum.teaching).
+    path("teach/", teach.teach_queue, name="teach"),
+    path("teach/glance/", teach.teach_glance, name="teach-glance"),
+    path("teach/queue.csv", teach.queue_csv, name="teach-queue-csv"),
+    path("teach/weekly.csv", teach.weekly_csv, name="teach-weekly-csv"),
+    path("teach/comments/<int:comment_id>/answer/", teach.comment_answer, name="teach-answer"),
+    *actions(
+        "teach/comments/<int:comment_id>/", teach.comment_dismiss, ("dismiss", "undismiss"), "teach"
+    ),
 ]
 
 urlpatterns = [

@@ -12,6 +12,7 @@ from forum.models.media import MediaFile
 from forum.models.moderation import CourseModeration, ModerationAction, Report
 from forum.models.notifications import Notification
 from forum.models.search import SearchDocument
+from forum.models.teaching import QueueDismissal
 
 __all__ = [
     "Comment",
@@ -26,6 +27,7 @@ __all__ = [
     "MemberClaim",
     "ModerationAction",
     "Notification",
+    "QueueDismissal",
     "Report",
     "SearchDocument",
 ]

@@ -26,7 +26,15 @@ import forum.urls
 import lessons.views
 from forum import likes, moderation, services
 from forum.avatars import avatar_set
-from forum.models import Comment, CommentLike, LessonLike, Member, Notification, Report
+from forum.models import (
+    Comment,
+    CommentLike,
+    LessonLike,
+    Member,
+    Notification,
+    QueueDismissal,
+    Report,
+)
 from forum.notifications.unsubscribe import unsubscribe_token
 from tests.factories import (
     CommentFactory,
@@ -85,6 +93,7 @@ class World:
     other: object
     moderator: object
     imported: Member  # an imported commenter no account holds, whom members may claim
+    teacher: object = None  # teaches the lesson's course
 
 
 @pytest.fixture
@@ -95,7 +104,8 @@ def world() -> World:
     services.member_for(curator)
     comment = CommentFactory(member=services.member_for(author))
     imported = Member.objects.create(display_name="Geek_e9e5f5", import_key="imported")
-    return World(comment.lesson, comment, author, other, curator, imported)
+    teacher = teacher_of(comment.lesson.course).user
+    return World(comment.lesson, comment, author, other, curator, imported, teacher)
 
 
 def comment_liked(world: World) -> None:
@@ -145,6 +155,10 @@ class AvatarFile(io.BytesIO):
 def avatar_stored(world: World) -> None:
     member = services.member_for(world.author)
     avatar_set(member=member, upload=SimpleUploadedFile("a.png", image_bytes()))
+
+
+def dismissed(world: World) -> None:
+    QueueDismissal.objects.create(comment=world.comment, member=world.teacher.member)
 
 
 SETTINGS = {"language": "en", **{kind: "page" for kind in Notification.Kind.values}}
@@ -217,6 +231,13 @@ URLS = {
     "forum:settings-delete": Url(
         get=200, post=302, data={"comments": "keep", "confirm": "on"}, reauthenticated=True
     ),
+    "forum:teach": Url(get=200, who="teacher"),
+    "forum:teach-glance": Url(get=200, who="teacher"),
+    "forum:teach-queue-csv": Url(get=200, who="teacher"),
+    "forum:teach-weekly-csv": Url(get=200, who="teacher"),
+    "forum:teach-answer": Url(get=200, post=302, who="teacher", data={"body": "老师的回答"}),
+    "forum:teach-dismiss": Url(get=405, post=302, who="teacher"),
+    "forum:teach-undismiss": Url(get=405, post=302, who="teacher", before=dismissed),
 }
 STATE_CHANGING = sorted(name for name, url in URLS.items() if url.changes_state and not url.signed)
 SIGNED = sorted(name for name, url in URLS.items() if url.signed)
@@ -498,6 +519,27 @@ MATRIX = {
         moderator       200 200 404 200 200 404
         superuser       200 200 404 200 200 404
     """,
+    # The teacher's workspace: 403 for whoever has none, before any comment is looked up; a
+    # comment outside it, or no longer shown, is not there (404). Only teachers answer (their
+    # reply is the 作者回复); moderators too mark "不需要回复".
+    "teach-answer": """
+        anonymous       302 302 302 302 302 302
+        member          403 403 403 403 403 403
+        suspended       403 403 403 403 403 403
+        teacher         302 302 404 404 404 404
+        other-teacher   404 404 404 404 404 404
+        moderator       403 403 404 404 404 404
+        superuser       403 403 404 404 404 404
+    """,
+    "teach-dismiss": """
+        anonymous       302 302 302 302 302 302
+        member          403 403 403 403 403 403
+        suspended       403 403 403 403 403 403
+        teacher         302 302 404 404 404 404
+        other-teacher   404 404 404 404 404 404
+        moderator       302 302 404 404 404 404
+        superuser       302 302 404 404 404 404
+    """,
 }
 # The request each action makes: method, URL name, what the URL takes, the form.
 REQUESTS = {
@@ -512,6 +554,8 @@ REQUESTS = {
     "feature": ("post", "forum:comment-feature", "comment", {}),
     "pin": ("post", "forum:comment-pin", "comment", {}),
     "likers": ("get", "forum:comment-likers", "comment", {}),
+    "teach-answer": ("post", "forum:teach-answer", "comment", {"body": "老师的回答"}),
+    "teach-dismiss": ("post", "forum:teach-dismiss", "comment", {}),
 }
 
 
@@ -534,6 +578,7 @@ def test_the_matrix_covers_every_action_of_the_url_table():
     # member's own things alone, with no target to be another's (their tests are in
     # tests/forum/test_notification_pages.py and tests/forum/test_avatars.py).
     undo = {"forum:lesson-unlike", "forum:comment-unfeature", "forum:comment-unpin"}
+    undo |= {"forum:teach-undismiss"}
     own = {"forum:notifications-read", "forum:settings", "forum:settings-delete"}
     own |= {"forum:settings-avatar", "forum:settings-avatar-remove"}
     # A claim's target is an imported member, not a comment: tests/forum/test_claims.py.

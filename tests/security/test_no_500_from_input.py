@@ -37,7 +37,7 @@ HOSTILE = {
     "invalid UTF-8": "%ff%fe",
     "over-long": "9" * 10_000,  # and past the 4,300 digits int() reads
 }
-QUERY_KEYS = ("page", "sort", "next", "q", "lesson")
+QUERY_KEYS = ("page", "sort", "next", "q", "course", "lesson")
 # Every form field the site's, allauth's and the admin's forms read, with a plausible value:
 # the fields a view first checks against its choices, and the fields of free text.
 CHOICES = {
