@@ -50,9 +50,31 @@ class CourseFilter(admin.SimpleListFilter):
         return Course.objects.values_list("pk", "title")
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(lesson__course_id=self.value())
-        return queryset
+        if not self.value():
+            return queryset
+        pk = row_id(self.value())
+        return queryset.none() if pk is None else queryset.filter(lesson__course_id=pk)
+
+
+def row_id(value: str) -> int | None:
+    """`value` as a row's id, or None when it can be none (not a number, or out of the 64-bit
+    range SQLite refuses with an error rather than finding nothing)."""
+    try:
+        pk = int(value)
+    except ValueError:
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+class IdLookupsChecked:
+    """An admin whose changelist filters by ids from the query string (`?lesson=…`) refuses an id
+    that can be no row's with a 400, instead of letting the database fail on it."""
+
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        relations = {field.name for field in self.model._meta.get_fields() if field.is_relation}
+        if lookup in relations and row_id(value) is None:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 class OpenReportsFilter(admin.SimpleListFilter):

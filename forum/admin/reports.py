@@ -21,6 +21,7 @@ from forum import moderation
 from forum.admin.comments import (
     OPEN,
     CourseFilter,
+    IdLookupsChecked,
     Kind,
     comment_change_url,
     has_open_reports,
@@ -110,7 +111,7 @@ class ResolvesReports(ViewOnlyAdmin):
 
 
 @admin.register(ReportedComment)
-class ReportedCommentAdmin(ResolvesReports):
+class ReportedCommentAdmin(IdLookupsChecked, ResolvesReports):
     list_display = [
         "excerpt",
         "open_weight",
