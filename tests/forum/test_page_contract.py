@@ -227,7 +227,7 @@ def _mask(name: str, value: str | None) -> str | None:
         return None
     if name == "class":
         return re.sub(r"avatar--hue-\d", "avatar--hue-N", value)
-    if name in {"value", "title", "placeholder", "aria-label", "src", "hx-headers"}:
+    if name in {"value", "title", "placeholder", "aria-label", "src", "data-hx-headers"}:
         return "…"
     return value
 
