@@ -238,3 +238,35 @@ def test_the_teachers_htmx_answer_lands_in_the_card_only(client, lesson):
     html = response.content.decode()
     assert html.count("只出现一次") == 1
     assert "<article" not in html and "data-author-reply" in html
+
+
+def test_signing_up_from_a_lesson_returns_to_the_lesson(client, lesson):
+    page = client.get(lesson.get_absolute_url()).content.decode()
+    link = re.search(r'href="(/accounts/signup/\?next=[^"]+)"', page)
+    assert link, "the header's sign-up link carries the page"
+    signup = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert f'name="next" value="{lesson.get_absolute_url()}"' in signup
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "newcomer",
+            "email": "newcomer@example.com",
+            "password1": "a long enough secret 42",
+            "password2": "a long enough secret 42",
+            "next": lesson.get_absolute_url(),
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == lesson.get_absolute_url()
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/signup/", "/accounts/login/", "/accounts/password/reset/"]
+)
+def test_entrance_pages_label_fields_once_and_say_ni(client, url):
+    html = client.get(url).content.decode()
+    main = html[html.index("<main") : html.index("</main>")]
+    assert "placeholder=" not in main
+    assert not re.search(r"<p[^>]*>(?:(?!</p>).)*<ul", main, re.S), "a list inside a paragraph"
+    assert "您" not in html
+    assert not re.search(r"<label[^>]*>[^<]*:</label>", main), "a label ending in a colon"
