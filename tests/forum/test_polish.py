@@ -270,3 +270,29 @@ def test_entrance_pages_label_fields_once_and_say_ni(client, url):
     assert not re.search(r"<p[^>]*>(?:(?!</p>).)*<ul", main, re.S), "a list inside a paragraph"
     assert "您" not in html
     assert not re.search(r"<label[^>]*>[^<]*:</label>", main), "a label ending in a colon"
+
+
+def test_home_lists_courses_with_activity_and_the_latest_comments(
+    client, django_assert_num_queries
+):
+    older = LessonFactory(course__title="旧课", course__teacher="甲")
+    newer = LessonFactory(course__title="新课", course__teacher="乙")
+    post(older, "旧课的留言")
+    post(newer, "新课的留言")
+    with django_assert_num_queries(2):  # the courses with their counts, the latest comments
+        html = client.get("/").content.decode()
+    assert html.index("新课") < html.index("旧课")  # the most recently active first
+    assert "讲师： <bdi" in html and "最近活动" in html
+    recent = html[html.index('id="activity-title"') :]
+    assert recent.index("新课的留言") < recent.index("旧课的留言")
+
+
+def test_course_page_lists_lessons_with_counts_and_activity(client, django_assert_num_queries):
+    lesson = LessonFactory(course__teacher="独行")
+    LessonFactory(course=lesson.course)
+    post(lesson, "有人留言")
+    with django_assert_num_queries(2):  # the course, its lessons
+        html = client.get(lesson.course.get_absolute_url()).content.decode()
+    assert "独行" in html and "2 讲" in html
+    row = html[html.index(lesson.title) :]
+    assert re.search(r"1 条留言.*最近活动 <time", row, re.S)
