@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from forum.models import Comment
+from forum.models import Comment, Report
 
 register = template.Library()
 
@@ -19,3 +19,12 @@ def latest_comments(limit: int = 6) -> list[Comment]:
         .defer("lesson__body_markdown", "lesson__body_html", "lesson__course__description")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+@register.simple_tag
+def moderation_queue() -> dict[str, int]:
+    """What waits for a moderator, for the admin's index: open reports, comments in review."""
+    return {
+        "open_reports": Report.objects.filter(status=Report.Status.OPEN).count(),
+        "pending_comments": Comment.objects.filter(status=Comment.Status.PENDING).count(),
+    }

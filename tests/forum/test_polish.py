@@ -296,3 +296,18 @@ def test_course_page_lists_lessons_with_counts_and_activity(client, django_asser
     assert "独行" in html and "2 讲" in html
     row = html[html.index(lesson.title) :]
     assert re.search(r"1 条留言.*最近活动 <time", row, re.S)
+
+
+def test_admin_index_counts_what_waits_for_a_moderator(client, lesson):
+    from forum.models import Report
+    from tests.factories import moderator
+
+    reported = CommentFactory(lesson=lesson)
+    Report.objects.create(comment=reported, reporter=MemberFactory(), reason="spam")
+    CommentFactory(lesson=lesson, status=Comment.Status.PENDING)
+    client.force_login(moderator(username="banzhu"))
+    html = client.get("/admin/").content.decode()
+    assert "1 条待处理举报" in html and "1 条留言待审核" in html
+    assert 'rel="icon"' in html  # no /favicon.ico request from the admin's pages
+    changelist = client.get("/admin/forum/comment/").content.decode()
+    assert "— 请选择 —" in changelist and "Select an option" not in changelist
