@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -60,15 +61,15 @@ def author_reply_of(comment: Comment) -> Comment | None:
 
 
 def _attach_replies(
-    roots: list[Comment], replies: list[Comment], *, answers_in_card: bool = True
+    roots: list[Comment], replies: list[Comment], *, listed_anyway: Collection[int] = ()
 ) -> None:
     """Give every comment `.children` (replies in display order), `.reply_to` when a reply sits
     deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name", `.author_reply`:
     the first teacher's reply to it, and `.editor_reply`: the first imported 编辑回复.
 
-    With `answers_in_card` (the lesson page) those two show once, as blocks of the commenter's
-    card, and are not among its `.children`; the block links to the answer's own thread, where
-    it is shown with its replies (a permalink passes False)."""
+    Those two show once, as blocks of the commenter's card, and are not among its `.children`;
+    the block links to the answer's own thread. `listed_anyway` (a permalink's focus, the chain
+    down to it, answers whose replies it shows) stay listed as replies too."""
     deepest = settings.FORUM_THREAD_DEPTH - 1
     by_id = {c.pk: c for c in roots}
     for comment in [*roots, *replies]:
@@ -91,7 +92,7 @@ def _attach_replies(
             parent.author_reply, in_card = reply, True
         elif parent.editor_reply is None and shows_as_editor_reply(reply):
             parent.editor_reply, in_card = reply, True
-        if not (in_card and answers_in_card and holder is parent):
+        if not (in_card and holder is parent and reply.pk not in listed_anyway):
             holder.children.append(reply)
 
 
@@ -196,7 +197,8 @@ def thread_window(comment: Comment, viewer: Member | None = None) -> ThreadWindo
     replies = sorted(
         [*chain_down, *below], key=lambda c: (not c.is_author_reply, c.created_at, c.pk)
     )
-    _attach_replies([top], replies, answers_in_card=False)
+    listed_anyway = {c.pk for c in chain_down} | {r.pk for r in below if r.reply_count}
+    _attach_replies([top], replies, listed_anyway=listed_anyway)
     blocks = Comment.objects.select_related("member").in_bulk(
         [a.author_reply_id for a in above if a.author_reply_id and a.author_reply is None]
     )

@@ -311,3 +311,12 @@ def test_admin_index_counts_what_waits_for_a_moderator(client, lesson):
     assert 'rel="icon"' in html  # no /favicon.ico request from the admin's pages
     changelist = client.get("/admin/forum/comment/").content.decode()
     assert "— 请选择 —" in changelist and "Select an option" not in changelist
+
+
+def test_the_commenters_permalink_shows_the_answer_once_and_its_own_in_full(client, lesson):
+    parent = post(lesson, "问题")
+    answer = post(lesson, "只答一次", parent=parent, author=teacher_of(lesson.course))
+    html = client.get(parent.url).content.decode()
+    assert html.count("只答一次") == 1 and "data-author-reply" in html
+    own = client.get(answer.url).content.decode()
+    assert f'id="comment-{answer.pk}"' in own  # the answer's own page lists it, to reply to
