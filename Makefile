@@ -37,6 +37,7 @@ help:
 	@echo "make lint           ruff, Django checks, migrations check"
 	@echo "make messages       update and compile the translation catalogues"
 	@echo "make security-full  the whole XSS corpus through Chromium and the gate (~11 min)"
+	@echo "make screenshots    every page at 1280 and 390 px, light and dark, into docs/screenshots/"
 	@echo "make bench          measure speed against nginx, Django's floor and django-comments-xtd"
 	@echo "make bench-quick    the same, short: 2 rounds of 1 s (also: make bench QUICK=1)"
 
@@ -121,6 +122,12 @@ ifneq ($(BENCH_FLAGS),)
 $(BENCH_FLAGS):
 	@:
 endif
+
+# Not part of `make test`: PNGs of every page (tests/site_pages.py) for docs/screenshots/.
+.PHONY: screenshots
+screenshots: install
+	LESSON_FORUM_SCREENSHOTS="$(abspath docs/screenshots)" $(PY) -m pytest -q -p no:warnings \
+	  tests/browser/test_screenshots.py $(PYTEST_ARGS)
 
 # Not part of `make test`: every vector of ../shared/security through the browser harness
 # (the suite's own run takes a 1,000-vector sample), and the browser-free gate with it.

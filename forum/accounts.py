@@ -11,6 +11,7 @@ from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.app_settings import LoginMethod
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal import userkit
@@ -22,6 +23,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from forum import identity, services
 from forum.ratelimit import client_ip
@@ -93,7 +95,23 @@ def address_belongs_to_another(address: EmailAddress) -> bool:
     )
 
 
-class SignupForm(AllauthSignupForm):
+class LabelledFields:
+    """Each field says what it is in its label only: a placeholder repeating the label is noise
+    that vanishes as you type (templates/allauth/elements/fields.html shows the label)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("placeholder", None)
+
+
+class LoginForm(LabelledFields, AllauthLoginForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("User name or email")
+
+
+class SignupForm(LabelledFields, AllauthSignupForm):
     """With verification optional, allauth refuses a taken address on the form, which tells a
     visitor that it has an account. Here the sign-up goes through as for any new address: the
     address stays unverified on the new account (it cannot log in with it, reset a password
@@ -106,7 +124,7 @@ class SignupForm(AllauthSignupForm):
         return get_adapter().validate_unique_email(value)
 
 
-class ResetPasswordForm(AllauthResetPasswordForm):
+class ResetPasswordForm(LabelledFields, AllauthResetPasswordForm):
     """A reset link goes only to the account that verified the address. An unverified address
     may be a stranger's, typed at sign-up (a taken address stays unverified on the newcomer's
     account): a link would mail them about an account they never made, and hand it to them.

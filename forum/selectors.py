@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,6 +41,17 @@ def shows_as_author_reply(reply: Comment) -> bool:
     )
 
 
+def shows_as_editor_reply(reply: Comment) -> bool:
+    """Whether `reply` may be the 编辑回复 block of its parent's card: an imported staff reply
+    that is not the teacher's (its label says which), on the same terms as an author reply."""
+    return (
+        not reply.is_author_reply
+        and bool(reply.author_reply_label)
+        and not reply.is_deleted
+        and reply.status == Comment.Status.PUBLISHED
+    )
+
+
 def author_reply_of(comment: Comment) -> Comment | None:
     """The reply shown as the 作者回复 block of `comment`'s card, read from the database (a
     fragment after a change): the oldest that `shows_as_author_reply`."""
@@ -48,16 +60,23 @@ def author_reply_of(comment: Comment) -> Comment | None:
     )
 
 
-def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
+def _attach_replies(
+    roots: list[Comment], replies: list[Comment], *, listed_anyway: Collection[int] = ()
+) -> None:
     """Give every comment `.children` (replies in display order), `.reply_to` when a reply sits
-    deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name", and
-    `.author_reply`: the first teacher's reply to it, wherever that reply is displayed."""
+    deeper than FORUM_THREAD_DEPTH and so shows one level up with "回复 @name", `.author_reply`:
+    the first teacher's reply to it, and `.editor_reply`: the first imported 编辑回复.
+
+    Those two show once, as blocks of the commenter's card, and are not among its `.children`;
+    the block links to the answer's own thread. `listed_anyway` (a permalink's focus, the chain
+    down to it, answers whose replies it shows) stay listed as replies too."""
     deepest = settings.FORUM_THREAD_DEPTH - 1
     by_id = {c.pk: c for c in roots}
     for comment in [*roots, *replies]:
         comment.children = []
         comment.reply_to = None
         comment.author_reply = None
+        comment.editor_reply = None
         by_id[comment.pk] = comment
     for reply in replies:  # author replies first, then oldest first
         parent = by_id.get(reply.parent_id)
@@ -68,9 +87,13 @@ def _attach_replies(roots: list[Comment], replies: list[Comment]) -> None:
             holder = by_id[holder.parent_id]
         if holder is not parent:
             reply.reply_to = parent
-        holder.children.append(reply)
+        in_card = False
         if parent.author_reply is None and shows_as_author_reply(reply):
-            parent.author_reply = reply
+            parent.author_reply, in_card = reply, True
+        elif parent.editor_reply is None and shows_as_editor_reply(reply):
+            parent.editor_reply, in_card = reply, True
+        if not (in_card and holder is parent and reply.pk not in listed_anyway):
+            holder.children.append(reply)
 
 
 def _visible_replies(roots: list[Comment], viewer: Member | None) -> list[Comment]:
@@ -174,7 +197,8 @@ def thread_window(comment: Comment, viewer: Member | None = None) -> ThreadWindo
     replies = sorted(
         [*chain_down, *below], key=lambda c: (not c.is_author_reply, c.created_at, c.pk)
     )
-    _attach_replies([top], replies)
+    listed_anyway = {c.pk for c in chain_down} | {r.pk for r in below if r.reply_count}
+    _attach_replies([top], replies, listed_anyway=listed_anyway)
     blocks = Comment.objects.select_related("member").in_bulk(
         [a.author_reply_id for a in above if a.author_reply_id and a.author_reply is None]
     )

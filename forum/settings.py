@@ -498,6 +498,7 @@ FORUM_TRUSTED_PROXIES = env_networks("FORUM_TRUSTED_PROXIES")
 # a taken address looks like any other (forum/accounts.py).
 ACCOUNT_ADAPTER = "forum.accounts.AccountAdapter"
 ACCOUNT_FORMS = {
+    "login": "forum.accounts.LoginForm",
     "signup": "forum.accounts.SignupForm",
     "reset_password": "forum.accounts.ResetPasswordForm",
 }

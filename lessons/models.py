@@ -97,6 +97,18 @@ class Lesson(models.Model):
             kwargs={"course_slug": self.course.slug, "lesson_slug": self.slug},
         )
 
+    @property
+    def reading_minutes(self) -> int:
+        """About how long the article takes to read: Chinese is read at some 400 characters a
+        minute (whitespace and Markdown's marks aside), at least one minute."""
+        characters = sum(1 for ch in self.body_markdown if ch.isalnum())
+        return max(1, round(characters / 400))
+
+    @property
+    def source_url(self) -> str:
+        """Where the lesson was imported from, when that was a web page (not a file)."""
+        return self.source_ref if self.source_ref.startswith(("https://", "http://")) else ""
+
     def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
         deleted = super().delete(*args, **kwargs)
         Course.objects.filter(pk=self.course_id).update(updated_at=timezone.now())

@@ -432,8 +432,21 @@ def _as_source(text: str) -> str:
     return f"<pre>{escape(text.replace(chr(0), chr(0xFFFD)), quote=False)}</pre>\n"
 
 
+# C0 and C1 control characters but tab, line feed and carriage return (and NUL, which Markdown
+# makes U+FFFD and the importer refuses or removes): the source pages do not display them (six
+# real comments hold a backspace), and a browser would show "?" or a box for some.
+_INVISIBLE_CONTROLS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def drop_invisible_controls(text: str) -> str:
+    """`text` without the control characters no page displays (the importer and every render
+    call it, so text stored before still renders without them)."""
+    return _INVISIBLE_CONTROLS.sub("", text)
+
+
 def render_lesson_body(markdown: str) -> str:
     """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
+    markdown = drop_invisible_controls(markdown)
     html = _LESSON_MD.render(markdown)
     return _as_source(markdown) if _over_budget(html) else sanitize_html(cap_html_nesting(html))
 
@@ -441,6 +454,7 @@ def render_lesson_body(markdown: str) -> str:
 def render_comment_markdown(text: str, mentions: Mapping[str, str] | None = None) -> str:
     """Render a forum comment: a small Markdown subset, no raw HTML or images. `mentions` maps
     user names to the URL an `@name` of them links to (`mention_runs` says what to look up)."""
+    text = drop_invisible_controls(text)
     html = _COMMENT_MD.render(text, {"mentions": mentions} if mentions else None)
     return _as_source(text) if _over_budget(html) else sanitize_html(html)
 
@@ -479,6 +493,7 @@ def render_plain_text(text: str) -> str:
 
     Never interpreted as Markdown, so "1." or "#" at a line start stays as written.
     """
+    text = drop_invisible_controls(text)
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):

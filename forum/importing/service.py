@@ -26,7 +26,7 @@ from forum.models import Comment, Member
 from forum.models.discussion import slugs_assign
 from forum.search.sync import comments_reindex, lesson_reindex
 from lessons.models import Course, Lesson, unicode_slug
-from lessons.rendering import render_plain_text
+from lessons.rendering import drop_invisible_controls, render_plain_text
 
 _TEACHER_GREETING = re.compile(r"你好，我是([^，。,.\s]{1,20})[，。,.]")
 AUTHOR_NAME = "作者"
@@ -110,10 +110,16 @@ def _members_for(comments: list[SourceComment]) -> dict[str, Member]:
     return existing
 
 
+# How the source archives write a title's "|" in a file name (forum.importing.filenames).
+_ARCHIVE_BAR = re.compile(r"\s*(?:\s_\s|[|丨])\s*")
+
+
 def normalized_title(title: str) -> str:
-    """What makes two titles the same lesson or course: compatibility forms, case and runs of
-    whitespace aside (`⼯` and `工`, `AI` and `ai`)."""
-    return " ".join(unicodedata.normalize("NFKC", title).lower().split())
+    """What makes two titles the same lesson or course: compatibility forms, case, runs of
+    whitespace and the archives' spellings of "|" aside (`⼯` and `工`, `AI` and `ai`,
+    `a _ b` and `a｜b`); letters, digits and symbols stay (`C++入门` is not `C#入门`)."""
+    text = " ".join(unicodedata.normalize("NFKC", title).lower().split())
+    return _ARCHIVE_BAR.sub("|", text)
 
 
 def _readable_slug(text: str, *, fallback: str) -> str:
@@ -186,13 +192,15 @@ def page_render(page: SourcePage, *, seconds: float | None = None) -> RenderedPa
         if deadline is not None and time.monotonic() > deadline:
             raise SourceError(f"took longer than {seconds:g} s to render, the limit for a page")
 
-    lesson = Lesson(body_markdown=page.body_markdown)
+    # The parser keeps the page's text as it was; what is stored drops the control characters
+    # the source page does not display (a backspace in six real comments).
+    lesson = Lesson(body_markdown=drop_invisible_controls(page.body_markdown))
     lesson.render_body()
     comments = {}
     for key, source in zip(_comment_keys(page.comments), page.comments, strict=True):
         in_time()
         comments[key] = Comment(
-            body=source.body,
+            body=drop_invisible_controls(source.body),
             body_html=render_plain_text(source.body),
             source_key=key,
             source_position=source.position,
@@ -206,7 +214,7 @@ def page_render(page: SourcePage, *, seconds: float | None = None) -> RenderedPa
         if source.author_reply:
             comments[_reply_key(key)] = Comment(
                 depth=1,
-                body=source.author_reply,
+                body=drop_invisible_controls(source.author_reply),
                 body_html=render_plain_text(source.author_reply),
                 source_key=_reply_key(key),
                 is_author_reply=source.author_reply_label != "编辑回复",
@@ -225,14 +233,18 @@ def lesson_is_current(
     A read outside the transaction: `lesson_import` checks again."""
     course = _find_course(course_title)
     lesson = _lesson(course, number, title) if course else None
-    return lesson is not None and (keep_existing or lesson.source_digest == source_digest)
+    return lesson is not None and (
+        keep_existing or (lesson.source_digest == source_digest and lesson.number == number)
+    )
 
 
 def _lesson(course: Course, number: int | None, title: str) -> Lesson | None:
-    """The lesson of `course` with this number and title (normalized), if there is one."""
+    """The lesson of `course` with this title (normalized), whatever its number or file name:
+    a new number for the same title is an update (one with this number first, if several)."""
     wanted = normalized_title(title)
-    candidates = Lesson.objects.filter(course=course, number=number).order_by("pk")
-    return next((x for x in candidates if normalized_title(x.title) == wanted), None)
+    candidates = Lesson.objects.filter(course=course).defer("body_markdown", "body_html")
+    same = [x for x in candidates.order_by("pk") if normalized_title(x.title) == wanted]
+    return min(same, key=lambda x: x.number != number, default=None)
 
 
 @transaction.atomic
@@ -271,7 +283,9 @@ def lesson_import(
         # The teacher line's member: their profile, and the identity an account can be linked to.
         _staff_member(course, teacher)
     lesson = _lesson(course, number, title)
-    if lesson is not None and (keep_existing or lesson.source_digest == source_digest):
+    if lesson is not None and (
+        keep_existing or (lesson.source_digest == source_digest and lesson.number == number)
+    ):
         return ImportResult(lesson, "unchanged", Counter(unchanged=len(page.comments)), warnings)
 
     rendered = rendered or page_render(page)

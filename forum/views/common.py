@@ -21,7 +21,7 @@ from lessons.models import Lesson
 
 SORT_CHOICES = [
     ("featured", _("Featured")),
-    ("hot", _("Hottest")),
+    ("hot", _("Most liked")),
     ("new", _("Newest")),
     ("old", _("Oldest")),
 ]

@@ -11,7 +11,7 @@ def test_seed_lesson_renders_18_comments_without_console_errors(lesson_url, page
     serve_remote_images(page)
     page.goto(lesson_url)
     assert page.locator("[data-comment-id]").count() == 18
-    assert page.locator("h2#comments-title").inner_text() == "精选留言（18）"
+    assert page.locator("h2#comments-title").inner_text() == "留言（18）"
     page.locator("#comments").scroll_into_view_if_needed()
     page.mouse.wheel(0, 20_000)
     page.wait_for_timeout(300)
@@ -34,4 +34,14 @@ def test_avatar_that_fails_to_load_falls_back_to_the_letter(lesson_url, page):
     card = page.locator("[data-comment-id]", has=page.locator("[data-author]", has_text="zMansi"))
     card.scroll_into_view_if_needed()
     card.locator("img[data-avatar]").wait_for(state="hidden")
+    assert card.locator(".avatar__letter").is_visible()
+
+
+def test_letter_avatar_shows_until_the_picture_arrives(lesson_url, page):
+    page.route(lambda url: not url.startswith("http://localhost"), lambda route: None)  # never
+    page.goto(lesson_url)
+    card = page.locator("[data-comment-id]", has=page.locator("[data-author]", has_text="zMansi"))
+    image = card.locator("img[data-avatar]")
+    assert image.evaluate("i => !i.complete && getComputedStyle(i).backgroundColor")
+    assert image.evaluate("i => getComputedStyle(i).backgroundColor") == "rgba(0, 0, 0, 0)"
     assert card.locator(".avatar__letter").is_visible()

@@ -67,6 +67,7 @@ class _Page(HTMLParser):
         self.forms: list[dict] = []
         self.claim_open = False
         self._in_author: str | None = None
+        self._answer: str | None = None
         self._depth: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
@@ -75,6 +76,14 @@ class _Page(HTMLParser):
             self.cards.append(attributes["data-comment-id"])
             if "data-author-reply" in attributes:
                 self.author_replies.add(attributes["data-comment-id"])
+        if "data-author-reply" in attributes and "data-answer-id" in attributes:
+            # The answer shown as the 作者回复 block of its parent's card: its first <bdi> is
+            # its author's name.
+            self.author_replies.add(attributes["data-answer-id"])
+            self._answer = attributes["data-answer-id"]
+        if tag == "bdi" and self._answer:
+            self._in_author, self._answer = self._answer, None
+            self.authors[self._in_author] = ""
         if tag == "bdi" and "data-author" in attributes and self.cards:
             self._in_author = self.cards[-1]
             self.authors[self._in_author] = ""
@@ -388,7 +397,7 @@ def test_profile_of_an_imported_identity_shows_the_claim_button_to_members(membe
     page = parsed(member_client.get(geek.get_absolute_url()))
     (button,) = page.claim_buttons
     assert button["href"] == claim_url(geek)
-    assert button["hx-get"] == claim_url(geek)
+    assert button["data-hx-get"] == claim_url(geek)
 
 
 def test_anonymous_visitors_get_a_log_in_to_claim_link(client):
@@ -438,7 +447,7 @@ def test_with_htmx_the_form_swaps_in_place_and_answers_with_the_done_message(mem
     assert response.status_code == 200
     assert "base.html" not in [t.name for t in response.templates]
     (form,) = parsed(response).forms
-    assert (form["hx-post"], form["hx-target"], form["hx-swap"]) == (
+    assert (form["data-hx-post"], form["data-hx-target"], form["data-hx-swap"]) == (
         claim_url(geek),
         "this",
         "outerHTML",

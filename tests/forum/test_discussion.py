@@ -164,7 +164,12 @@ def test_replies_run_oldest_first_with_author_replies_first(lesson):
     second = CommentFactory(lesson=lesson, parent=parent)
     author = CommentFactory(lesson=lesson, parent=parent, is_author_reply=True)
     [thread] = thread_for(lesson).comments
-    assert [c.pk for c in thread.children] == [author.pk, first.pk, second.pk]
+    # The first author reply is the card's 作者回复 block, not one of its listed replies.
+    assert thread.author_reply.pk == author.pk
+    assert [c.pk for c in thread.children] == [first.pk, second.pk]
+    later = CommentFactory(lesson=lesson, parent=parent, is_author_reply=True)
+    [thread] = thread_for(lesson).comments
+    assert [c.pk for c in thread.children] == [later.pk, first.pk, second.pk]
 
 
 def test_replies_deeper_than_the_display_depth_show_one_level_up_with_reply_to(client, lesson):
@@ -259,7 +264,7 @@ def test_teachers_first_htmx_answer_fills_the_commenters_card_at_once(client, le
     client.force_login(teacher.user)
     url = reverse("forum:comment-reply", args=[parent.pk])
     html = client.post(url, {"body": "第一个回答"}, **HTMX).content.decode()
-    oob = f'hx-swap-oob="afterend:#comment-content-{parent.pk} .comment__body"'
+    oob = f'data-hx-swap-oob="afterend:#comment-content-{parent.pk} .comment__body"'
     assert oob in html
     block = html[html.index(oob) :]
     assert "author-reply-block" in block and "第一个回答" in block
@@ -272,7 +277,7 @@ def test_teachers_second_answer_leaves_the_block_to_the_first(client, lesson):
     client.force_login(teacher.user)
     url = reverse("forum:comment-reply", args=[parent.pk])
     html = client.post(url, {"body": "补充一句"}, **HTMX).content.decode()
-    assert 'hx-swap-oob="afterend:' not in html
+    assert 'data-hx-swap-oob="afterend:' not in html
 
 
 def test_members_htmx_reply_adds_no_author_reply_block(member_client, lesson):

@@ -193,7 +193,7 @@ def test_load_more_likers_over_htmx_returns_only_the_next_items(client, comment,
     html = client.get(url, {"page": 2}, **HTMX).content.decode()
     assert "<html" not in html and "likers__quote" not in html
     assert html.count("<li>") == 2 and "fan2" in html and "fan1" in html
-    assert 'id="likers-more"' in html and 'hx-get="?page=3"' in html
+    assert 'id="likers-more"' in html and 'data-hx-get="?page=3"' in html
 
 
 @pytest.mark.parametrize("page", ["2", "0", "x", "99999999999"])

@@ -290,7 +290,7 @@ def test_read_all_over_htmx_swaps_the_list_and_the_bell(member):
     assert response.status_code == 200
     assert "<html" not in html
     assert 'id="notification-list"' in html
-    assert re.search(r'id="notification-bell"[^>]* hx-swap-oob="true"', html)
+    assert re.search(r'id="notification-bell"[^>]* data-hx-swap-oob="true"', html)
     assert bell_count(html) is None and "notification--unread" not in html
 
 
@@ -305,7 +305,7 @@ def test_the_list_holds_a_real_read_all_form(member):
     told(me)
     html = client.get(reverse("forum:notifications")).content.decode()
     form = re.search(r'<form method="post" action="/notifications/read/"[^>]*>', html)[0]
-    assert 'hx-post="/notifications/read/"' in form
+    assert 'data-hx-post="/notifications/read/"' in form
     assert "csrfmiddlewaretoken" in html
 
 

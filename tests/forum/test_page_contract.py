@@ -227,7 +227,7 @@ def _mask(name: str, value: str | None) -> str | None:
         return None
     if name == "class":
         return re.sub(r"avatar--hue-\d", "avatar--hue-N", value)
-    if name in {"value", "title", "placeholder", "aria-label", "src", "hx-headers"}:
+    if name in {"value", "title", "placeholder", "aria-label", "src", "data-hx-headers"}:
         return "…"
     return value
 
@@ -304,7 +304,7 @@ OWN_POSTS = re.compile(
 
 
 # The header's search box (templates/base.html) is the one element of the site with a trigger.
-SEARCH_BOX = ("form", "hx-trigger", "input changed delay:300ms, search, submit")
+SEARCH_BOX = ("form", "data-hx-trigger", "input changed delay:300ms, search, submit")
 
 
 def test_the_attack_from_the_review_adds_no_attribute():

@@ -174,7 +174,7 @@ def test_later_pages_come_with_and_without_javascript(client, busy):
     more = client.get(url + "?page=2", **HTMX).content.decode()
     assert comment_ids(more) == comment_ids(second)
     assert "<html" not in more
-    assert 'id="member-pager" hx-swap-oob="true" hidden' in more
+    assert 'id="member-pager" data-hx-swap-oob="true" hidden' in more
     assert client.get(url + "?page=3").status_code == 404
 
 

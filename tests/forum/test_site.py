@@ -137,7 +137,7 @@ def test_pages_carry_a_csp_without_inline_scripts(client):
 def test_htmx_requests_of_members_send_the_csrf_token(client):
     client.force_login(UserFactory())
     html = client.get("/").content.decode()
-    assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
+    assert re.search(r"<body[^>]*data-hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
 
 
 def test_pages_for_readers_not_signed_in_hold_no_csrf_token(client):

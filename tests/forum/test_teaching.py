@@ -221,8 +221,8 @@ def test_answering_with_htmx_replaces_the_entry(lesson, teacher):
     assert Comment.objects.get(parent=comment).is_author_reply
     # The total and the counts per lesson change with it, out of band.
     assert response.context["queue"].total == 0
-    assert b'id="queue-total" data-queue-total hx-swap-oob="true"' in response.content
-    assert b'id="lesson-counts" data-lesson-counts hx-swap-oob="true"' in response.content
+    assert b'id="queue-total" data-queue-total data-hx-swap-oob="true"' in response.content
+    assert b'id="lesson-counts" data-lesson-counts data-hx-swap-oob="true"' in response.content
 
 
 def test_a_mark_updates_the_total_and_the_counts_per_lesson(lesson, teacher):
