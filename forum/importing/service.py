@@ -70,11 +70,13 @@ def _digest(*parts: str) -> str:
 
 
 def _comment_keys(comments: tuple[SourceComment, ...]) -> list[str]:
-    """A key per comment that survives re-imports; identical repeats get their occurrence."""
+    """A key per comment that survives re-imports; identical repeats get their occurrence. Of
+    the text as stored (invisible controls dropped), so that a lesson exported and imported
+    again keeps its keys."""
     seen: Counter = Counter()
     keys = []
     for comment in comments:
-        base = (comment.name, comment.created_at.isoformat(), comment.body)
+        base = (comment.name, comment.created_at.isoformat(), drop_invisible_controls(comment.body))
         seen[base] += 1
         keys.append(_digest(*base, str(seen[base])))
     return keys

@@ -367,14 +367,15 @@ def test_recount_finds_and_fixes_a_drifted_unread_count(lesson):
 
 
 @pytest.mark.parametrize("htmx", [True, False])
-def test_a_reply_costs_at_most_two_queries_more_than_before_notifications(
+def test_a_reply_costs_three_queries_more_than_before_notifications_and_search(
     member_client, member, django_capture_on_commit_callbacks, htmx
 ):
     """Before this issue a reply was 13 queries here (session, account and member, the parent
     with its lesson and author; a savepoint in tests; the author's permissions (two); the
     course's moderation policy; the lesson's lock, the comment, the counters, the stamp; the
     savepoint's release). The policy now comes with the lesson (-1); telling the parent's
-    author is a row and their count (+2), and the email's task a row once it commits (+1)."""
+    author is a row and their count (+2), the email's task a row once it commits (+1), and
+    the reply's search document a row (+1)."""
     b = account()
     parent = CommentFactory(member=b)
     services.member_for(member)
@@ -385,5 +386,5 @@ def test_a_reply_costs_at_most_two_queries_more_than_before_notifications(
     ):
         response = member_client.post(f"{parent.url}reply/", {"body": "有用"}, **headers)
     assert response.status_code == (200 if htmx else 302)
-    assert len(queries) == 13 + 2, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert len(queries) == 13 + 3, "\n".join(q["sql"][:120] for q in queries.captured_queries)
     assert unread(b) == 1
