@@ -29,9 +29,10 @@ def _member(slug: str) -> Member:
 @require_safe
 def member_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The profile and a page of the member's visible comments, newest first; an htmx request
-    for a later page gets its comments to append and the pager that follows them. Five queries
+    for a later page gets its comments to append and the pager that follows them. Four queries
     for a visitor, however many comments there are: the member with the account, their counts,
-    the courses they teach, the page of comments, and the claim's state."""
+    the courses they teach, the page of comments; a signed-in member on an imported profile
+    adds one, the state of their claim."""
     member = _member(slug)
     page = page_number(request)
     comments, has_next = [], False
