@@ -76,7 +76,7 @@ class LessonAdmin(admin.ModelAdmin):
         "page",
         "updated_at",
     ]
-    list_filter = ["course"]
+    list_filter = ["course", "is_preview"]
     search_fields = ["title", "slug", "course__title"]
     list_select_related = ["course"]
     prepopulated_fields = {"slug": ["title"]}

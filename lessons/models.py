@@ -55,6 +55,11 @@ class Lesson(models.Model):
     body_html = models.TextField(_("body (rendered)"), blank=True, editable=False)
     source_ref = models.CharField(_("source"), max_length=1000, blank=True)
     source_digest = models.CharField(_("source digest"), max_length=64, blank=True)
+    is_preview = models.BooleanField(
+        _("preview"),
+        default=False,
+        help_text=_("The source held only the beginning of a longer article."),
+    )
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
     thread_count = models.PositiveIntegerField(_("top-level comments"), default=0, editable=False)
     like_count = models.PositiveIntegerField(_("likes"), default=0, editable=False)
@@ -107,7 +112,8 @@ class Lesson(models.Model):
     @property
     def source_url(self) -> str:
         """Where the lesson was imported from, when that was a web page (not a file)."""
-        return self.source_ref if self.source_ref.startswith(("https://", "http://")) else ""
+        web = self.source_ref[:8].lower().startswith(("https://", "http://"))
+        return self.source_ref if web else ""
 
     def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
         deleted = super().delete(*args, **kwargs)

@@ -22,6 +22,13 @@ def home(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=course_slug)
     lessons = course.lessons.in_reading_order().only(
-        "course_id", "number", "slug", "title", "comment_count", "activity_at", "created_at"
+        "course_id",
+        "number",
+        "slug",
+        "title",
+        "comment_count",
+        "activity_at",
+        "created_at",
+        "is_preview",
     )
     return render(request, "lessons/course_detail.html", {"course": course, "lessons": lessons})

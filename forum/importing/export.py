@@ -67,11 +67,14 @@ def lesson_to_source(lesson: Lesson) -> str:
 
 
 def _markdown_page(lesson: Lesson, comments: list[Comment]) -> str:
+    # The comment text's element is what tells a preview from a whole article on import
+    # (forum/importing/source.py, SourcePage.is_preview).
+    tag = "div" if lesson.is_preview else "p"
     items = "".join(
         f'<li><img src="{_text(c.member.avatar_url)}" width="30px">'
         f"<span>{_text(c.member.display_name)}</span> "
         f"👍（{c.imported_like_count}） 💬（{c.imported_reply_count or 0}）"
-        f"<div>{_text(c.body)}</div>{_when(c)}</li><br/>"
+        f"<{tag}>{_text(c.body)}</{tag}>{_when(c)}</li><br/>"
         for c in comments
     )
     return (

@@ -304,13 +304,14 @@ def lesson_import(
         slug = lesson.slug
         outcome = "updated"
         update_fields = ["title", "number", "position", "body_markdown", "body_html"]
-        update_fields += ["source_ref", "source_digest", "updated_at"]
+        update_fields += ["source_ref", "source_digest", "is_preview", "updated_at"]
     existing, lesson = lesson, rendered.lesson
     lesson.pk = existing.pk if existing else None
     lesson.course, lesson.slug, lesson.title, lesson.number = course, slug, title, number
     lesson.position = lesson_position(number, title)
     lesson.source_ref = source_ref[:1000]
     lesson.source_digest = source_digest
+    lesson.is_preview = page.is_preview
     lesson.save(update_fields=update_fields)
 
     result = ImportResult(lesson, outcome, warnings=warnings)

@@ -107,6 +107,13 @@ class SourcePage:
     title: str
     source_format: str
     warnings: tuple[str, ...]
+    # The page holds only the free preview of a longer article. The archive's older revision
+    # of the Markdown pages kept only that much of each article, and puts each comment's text
+    # in a <div> where the newer, whole-article revision uses <p> (all 53 <div> pages of the
+    # corpus hold 339–1,727 characters, the 181 <p> pages the whole article). Raw GeekTime
+    # HTML holds the whole article: its read_end marker is where the free part ends, not the
+    # page.
+    is_preview: bool = False
 
 
 def parse_page(data: bytes, *, name: str = "") -> SourcePage:
@@ -218,6 +225,7 @@ def _markdown_fields(raw: str) -> dict[str, str] | None:
     closing = raw.rfind(f"</{tag}>", pos + len(tag) + 2) if tag else -1
     if closing < 0:
         return None
+    fields["tag"] = tag
     fields["body"] = raw[pos + len(tag) + 2 : closing]
     date = raw[closing + len(tag) + 3 :]
     if "<" in date or ">" in date:
@@ -278,9 +286,17 @@ class _Parser:
         declared: int | None,
         title: str,
         source_format: str,
+        *,
+        is_preview: bool = False,
     ) -> SourcePage:
         return SourcePage(
-            body, tuple(comments), declared, title, source_format, tuple(self.warnings)
+            body,
+            tuple(comments),
+            declared,
+            title,
+            source_format,
+            tuple(self.warnings),
+            is_preview=is_preview,
         )
 
     def article(self, start: int, end: int) -> str:
@@ -308,8 +324,10 @@ class _Parser:
         if len(items) != declared:
             reason = f"the header declares {declared} comments but the list holds {len(items)}"
             raise self.error(reason, header.start())
-        comments = [self.markdown_comment(n, pos, raw) for n, (pos, raw) in enumerate(items, 1)]
-        return self.page(body, comments, declared, "", MARKDOWN)
+        fields = [self.markdown_fields(n, pos, raw) for n, (pos, raw) in enumerate(items, 1)]
+        comments = [self.markdown_comment(n, pos, item) for n, pos, item in fields]
+        preview = bool(fields) and all(item["tag"] == "div" for _, _, item in fields)
+        return self.page(body, comments, declared, "", MARKDOWN, is_preview=preview)
 
     def geektime(self) -> SourcePage:
         audio = _AUDIO.match(self.text)
@@ -357,10 +375,13 @@ class _Parser:
             items.append((pos, self.text[pos:end]))
             pos = end + len("</li>")
 
-    def markdown_comment(self, n: int, pos: int, raw: str) -> SourceComment:
+    def markdown_fields(self, n: int, pos: int, raw: str) -> tuple[int, int, dict[str, str]]:
         item = _markdown_fields(raw)
         if item is None:
             raise self.error(f"expected {_MARKDOWN_ITEM_SHAPE}", pos, n)
+        return n, pos, item
+
+    def markdown_comment(self, n: int, pos: int, item: dict[str, str]) -> SourceComment:
         created_at, has_time = self.date(item["date"], n, pos)
         return SourceComment(
             position=n,

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import URLValidator
 from django.db import DatabaseError, transaction
 
 from forum.importing.fetch import FetchError, fetch_url
@@ -35,6 +37,7 @@ from forum.importing.source import MAX_PAGE_BYTES, SourceError, parse_page
 PAGE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 # Any scheme, so that ftp://… or file://… is refused as a URL rather than looked up as a path.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_WEB_ADDRESS = URLValidator(schemes=["http", "https"])
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,11 @@ class Command(BaseCommand):
         parser.add_argument("--title", help="Lesson title, for one source whose name has none.")
         parser.add_argument("--number", type=int, help="Lesson number, with --title.")
         parser.add_argument(
+            "--source-url",
+            help="The original article's web address, for one source read from a file (an "
+            "archived copy): the lesson links to it, e.g. where the copy is only a preview.",
+        )
+        parser.add_argument(
             "--teacher", help="Teacher's name (default: from 你好，我是X。, else the course's)."
         )
         parser.add_argument(
@@ -218,6 +226,13 @@ class Command(BaseCommand):
         sources = expand_sources(options["sources"], follow_symlinks=options["follow_symlinks"])
         if options["title"] and len(sources) != 1:
             raise CommandError("--title names one lesson: give exactly one source with it")
+        if options["source_url"]:
+            if len(sources) != 1:
+                raise CommandError("--source-url is one lesson's: give exactly one source with it")
+            try:
+                _WEB_ADDRESS(options["source_url"])
+            except ValidationError:
+                raise CommandError("--source-url must be an http:// or https:// address") from None
         lessons: Counter = Counter()
         comments: Counter = Counter()
         warnings: list[str] = []
@@ -300,7 +315,7 @@ class Command(BaseCommand):
             page=page,
             **identity,
             teacher=options["teacher"] or "",
-            source_ref=source.ref,
+            source_ref=options["source_url"] or source.ref,
             source_digest=digest,
             keep_existing=options["keep_existing"],
             rendered=rendered,
