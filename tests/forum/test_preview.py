@@ -104,4 +104,3 @@ def test_an_exported_lesson_imports_as_the_same_kind(tmp_path, source):
     Lesson.objects.all().delete()
     assert run_import(exported).error is None
     assert Lesson.objects.get().is_preview is (source is not None)
-
