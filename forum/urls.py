@@ -23,6 +23,9 @@ from forum.views import settings as member_settings
 admin.site.site_header = _("Lesson Forum moderation")
 admin.site.site_title = _("Lesson Forum")
 admin.site.index_title = _("Moderation")
+# The moderation lists (comments, reports) need the page's width at 1280 px; the index, which
+# counts what waits, and the breadcrumbs lead between them.
+admin.site.enable_nav_sidebar = False
 # The admin logs in through allauth's login page, and so under its rate limits.
 admin.site.login = secure_admin_login(admin.site.login)
 

@@ -27,6 +27,14 @@ def log_in_to_the_admin(page, live_server, user) -> None:
         password.press("Enter")
 
 
+def list_fits(page) -> bool:
+    """The change list's table fits its column: no column clipped or scrolled out of sight."""
+    return page.evaluate(
+        "() => { const box = document.querySelector('#changelist .results');"
+        " return box.scrollWidth <= box.clientWidth; }"
+    )
+
+
 def test_moderator_hides_a_reported_comment_from_the_admin(live_server, lesson, lesson_url, page):
     serve_remote_images(page)
     top = Comment.objects.filter(lesson=lesson, parent=None).order_by("source_position")
@@ -37,10 +45,12 @@ def test_moderator_hides_a_reported_comment_from_the_admin(live_server, lesson, 
         reporter=MemberFactory(), comment=other, reason=Report.Reason.OFF_TOPIC, text="跑题了"
     )
     user = moderator(username="banzhu")
+    page.set_viewport_size({"width": 1280, "height": 900})
     log_in_to_the_admin(page, live_server, user)
 
     # The 待处理举报 queue, most reported first.
     page.goto(live_server.url + reverse("admin:forum_reportedcomment_changelist"))
+    assert list_fits(page)
     rows = page.locator("#result_list input[name=_selected_action]")
     assert [rows.nth(i).get_attribute("value") for i in range(rows.count())] == [
         str(target.pk),
@@ -53,7 +63,9 @@ def test_moderator_hides_a_reported_comment_from_the_admin(live_server, lesson, 
     assert screenshot.exists()
 
     # The comment list, filtered to reported comments by its own filter link.
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + reverse("admin:forum_comment_changelist"))
+    assert list_fits(page)
     assert (
         page.locator("#result_list input[name=_selected_action]").count() == Comment.objects.count()
     )
