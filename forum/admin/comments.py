@@ -220,7 +220,7 @@ class CommentAdmin(ViewOnlyAdmin):
 
     @admin.display(description=_("lesson"), ordering="lesson__title")
     def lesson_title(self, comment: Comment) -> str:
-        return shorten(comment.lesson.title, 12)
+        return comment.lesson.title  # cut to the column's width by css/admin.css
 
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, comment: Comment) -> str:
