@@ -7,9 +7,11 @@ import factory
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.db.models import F, Max
 from django.utils import timezone
 
-from forum.models import Comment, Member
+from forum.models import Comment, CommentLike, Member
 from forum.moderation import counters_move
 from lessons.models import Course, Lesson
 from lessons.rendering import render_plain_text
@@ -121,3 +123,46 @@ def established_member(**user_fields) -> Member:
     member, _ = Member.objects.get_or_create(user=user, defaults={"display_name": user.username})
     CommentFactory.create_batch(settings.FORUM_REPORT_TRUSTED_COMMENTS, member=member)
     return member
+
+
+def members_in_bulk(n: int, *, prefix: str = "fan") -> list[int]:
+    """`n` members named `prefix`0 … `prefix`{n-1}, their ids in that order, in one
+    INSERT … SELECT: `bulk_create` spends some 75 µs of Python a row (100,000 members and their
+    likes took 15 s on SQLite, 6 s on PostgreSQL)."""
+    template = Member(display_name="")
+    columns, values, params = [], [], []
+    for field in Member._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.attname == "display_name":
+            values.append("CAST(%s AS VARCHAR(50)) || CAST(n.i AS VARCHAR(20))")
+            params.append(prefix)
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(template, add=True), connection))
+    before = Member.objects.aggregate(last=Max("pk"))["last"] or 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Table and column names from the model; every value is a parameter.
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %s) "  # noqa: S608
+            f"INSERT INTO {Member._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM n ORDER BY n.i",
+            [n, *params],
+        )
+    return list(Member.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True))
+
+
+def likes_in_bulk(comment: Comment, member_ids: list[int]) -> None:
+    """A like of `comment` by each of `member_ids` (from `members_in_bulk`: consecutive), the
+    later the newer, in one INSERT … SELECT; the comment's count moves with them."""
+    first, last = member_ids[0], member_ids[-1]
+    assert member_ids == list(range(first, last + 1))
+    table, member = CommentLike._meta.db_table, Member._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (member_id, comment_id, created_at) "  # noqa: S608
+            f"SELECT id, %s, %s FROM {member} WHERE id BETWEEN %s AND %s ORDER BY id",
+            [comment.pk, timezone.now(), first, last],
+        )
+    Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + len(member_ids))

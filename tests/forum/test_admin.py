@@ -24,6 +24,8 @@ from tests.factories import (
     LessonFactory,
     MemberFactory,
     UserFactory,
+    likes_in_bulk,
+    members_in_bulk,
     moderator,
     role,
 )
@@ -303,8 +305,7 @@ def test_comment_page_shows_thread_history_likes_reports_and_actions(mod_client,
 def history_of(comment: Comment, n: int, likes: int) -> None:
     """`n` replies, reports, edits and recorded actions on `comment`, and `likes` likes."""
     CommentFactory.create_batch(n, lesson=comment.lesson, parent=comment)
-    fans = Member.objects.bulk_create(Member(display_name=f"fan{i}") for i in range(likes))
-    CommentLike.objects.bulk_create(CommentLike(comment=comment, member=m) for m in fans)
+    likes_in_bulk(comment, members_in_bulk(likes))
     reporters = Member.objects.bulk_create(Member(display_name=f"r{i}") for i in range(n))
     Report.objects.bulk_create(
         Report(comment=comment, reporter=m, reason=Report.Reason.SPAM) for m in reporters
