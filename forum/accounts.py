@@ -148,7 +148,9 @@ def login_account(login: str) -> AbstractBaseUser | None:
     if LoginMethod.EMAIL in app_settings.LOGIN_METHODS:
         by_email = userkit.filter_users_by_email(login, prefer_verified=True, for_login=True)
     if LoginMethod.USERNAME in app_settings.LOGIN_METHODS:
-        by_username = userkit.get_user_by_username(login)
+        # User names are stored in their NFKC form (AccountAdapter.clean_username): ｄｕｘｉｎｇ
+        # typed on a fullwidth keyboard is duxing.
+        by_username = userkit.get_user_by_username(unicodedata.normalize("NFKC", login))
     if by_email:
         return min(by_email, key=lambda account: (account.date_joined, account.pk))
     return by_username

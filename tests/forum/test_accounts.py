@@ -44,6 +44,12 @@ def test_log_in_by_username(client):
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
+def test_log_in_by_the_username_typed_in_fullwidth(client):
+    UserFactory(username="xiaohong")
+    client.post(reverse("account_login"), {"login": "ｘｉａｏｈｏｎｇ", "password": PASSWORD})
+    assert client.session.get("_auth_user_id")
+
+
 def test_wrong_password_is_a_clear_error(client):
     UserFactory(username="xiaohong")
     response = client.post(
