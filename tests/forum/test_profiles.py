@@ -104,6 +104,14 @@ def test_the_header_leads_a_member_to_their_own_profile(client):
 # What a profile shows ---------------------------------------------------------------------------
 
 
+def test_a_teacher_finds_their_workspace_from_their_own_profile_only(client):
+    teacher = teacher_of(CourseFactory(), username="duxing")
+    teach = 'href="/teach/"'
+    assert teach not in client.get(teacher.get_absolute_url()).content.decode()
+    client.force_login(teacher.user)
+    assert teach in client.get(teacher.get_absolute_url()).content.decode()
+
+
 def test_a_profile_shows_the_member_and_only_their_visible_comments(client):
     course = CourseFactory(title="AI 大模型实战")
     teacher = teacher_of(course, username="duxing")
