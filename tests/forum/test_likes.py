@@ -289,10 +289,11 @@ def test_lesson_page_queries_do_not_grow_with_comments_or_likes(
         client.force_login(viewer)
     counts = []
     for url in pages:
-        # The lesson's id and stamp, then the page's five reads. Signed in: session, account and
-        # member, the lesson's id, its stamp with the member's standing on it and their likes on
-        # it, the page's five reads with the stand-in's likes (the shared render's).
-        with django_assert_num_queries(10 if signed_in else 7) as queries:
+        # The lesson's id and stamp, then the page's six reads (its blocks' comment counts one of
+        # them). Signed in: session, account and member, the lesson's id, its stamp with the
+        # member's standing on it and their likes on it, the page's six reads with the
+        # stand-in's likes (the shared render's).
+        with django_assert_num_queries(11 if signed_in else 8) as queries:
             client.get(url)
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
