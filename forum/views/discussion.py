@@ -39,6 +39,7 @@ from forum.views.common import (
 from lessons.anchors import BLOCK_ID
 from lessons.models import Lesson
 
+BLOCK_SAMPLE = "b0000000000"
 HTMX_TARGETS = {"comment-list-more": "#comment-page", "discussion-threads": "#discussion-threads"}
 
 
@@ -108,9 +109,13 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
 
 def _body_context(lesson: Lesson) -> dict:
     """The lesson's body cut at its blocks, each with its comment count (one query)."""
+    # A block's comments are at blocks_url + its anchor + "/": one reverse() for the page, not
+    # one per block.
+    sample = reverse("forum:block-comments", args=[lesson.pk, BLOCK_SAMPLE])
     return {
         "body_units": units_with_counts(lesson.body_blocks, block_counts(lesson)),
         "lesson_url": lesson.get_absolute_url(),
+        "blocks_url": sample.removesuffix(f"{BLOCK_SAMPLE}/"),
     }
 
 
@@ -230,7 +235,8 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
         extra = {}
         if comment.block_id and comment.status == Comment.Status.PUBLISHED:
             # The block's count beside it goes up with the comment (out of band).
-            extra = {"block_count": block_counts(lesson).get(comment.block_id, 0)}
+            count = block_counts(lesson).get(comment.block_id, 0)
+            extra = {"counted_block": {"id": comment.block_id, "count": count}}
         return _comment_fragment(request, comment, "new-comment", **extra)
     # Its own page, as a reply's: on the lesson page a new comment comes after the pinned and
     # featured ones (30 on many imported lessons), so it is often not on the page shown first.
