@@ -138,7 +138,7 @@ def block_comments(request: HttpRequest, lesson_id: int, block: str) -> HttpResp
     threads = thread_for(lesson, viewer=viewer, sort=sort, block=block)
     mark_liked(viewer, threads.everything)
     context = viewer_context(request, lesson)
-    here = f"{reverse('forum:block-comments', args=[lesson.pk, block])}"
+    here = reverse("forum:block-comments", args=[lesson.pk, block])
     context.update(lesson=lesson, threads=threads, passage=_passage(lesson, block), here=here)
     if request.htmx:
         return TemplateResponse(request, "forum/passage.html#block-panel", context)
@@ -203,8 +203,7 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.select_related("course__moderation"), pk=lesson_id)
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
-    block = request.POST.get("block", "")
-    block = block if BLOCK_ID.fullmatch(block) else ""
+    block = request.POST.get("block", "")  # one that is no block of the lesson is refused
     try:
         comment = services.comment_post(
             author=author,
@@ -215,6 +214,7 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
         )
     except ValidationError as error:
         form = {"body": body, "errors": error.messages}
+        block = block if BLOCK_ID.fullmatch(block) else ""
         passage = _passage(lesson, block)
         if request.htmx:
             partial = "passage.html#block-comment-form" if block else "lesson.html#comment-form"

@@ -109,11 +109,13 @@ def test_posting_on_a_block_with_htmx_returns_the_comment_and_its_new_count(memb
     assert f'id="block-count-{anchor}" data-block-count data-hx-swap-oob="true">1<' in html
 
 
-def test_a_forged_block_is_refused(member_client, lesson):
+@pytest.mark.parametrize("block", ["b0000000000", "<script>", "x" * 5000])
+def test_a_forged_block_is_refused(member_client, lesson, block):
     response = member_client.post(
-        reverse("forum:comment-create", args=[lesson.pk]), {"body": "好", "block": "b0000000000"}
+        reverse("forum:comment-create", args=[lesson.pk]), {"body": "好", "block": block}
     )
     assert response.status_code == 400
+    assert "<script>" not in response.content.decode().split("</header>", 1)[1]
     assert not Comment.objects.exists()
 
 
@@ -209,3 +211,11 @@ def test_a_comment_on_an_older_revision_says_so_with_a_link_to_it(client, lesson
     card = html[html.index(f'id="comment-{comment.pk}"') :]
     assert f'<a class="comment__revision" href="{link}" data-comment-revision="1"' in card
     assert "写于第 1 版" in card
+
+
+def test_a_search_hit_on_a_block_comment_names_its_passage(client, lesson):
+    anchor = list(lesson.blocks)[1]
+    services.comment_post(author=MemberFactory(), lesson=lesson, body="锚点搜索测试", block=anchor)
+    html = client.get(reverse("forum:search"), {"q": "锚点搜索"}).content.decode()
+    assert f'href="{lesson.get_absolute_url()}#{anchor}" data-comment-block="{anchor}"' in html
+    assert ">第一段。</a>" in html
