@@ -167,3 +167,9 @@ class LessonRevision(models.Model):
     @property
     def blocks(self) -> dict[str, str]:
         return lesson_blocks(self.body_blocks)
+
+    @property
+    def source_url(self) -> str:
+        """Where this revision was imported from, when that was a web page (a file's path on
+        the server is not shown)."""
+        return self.source_ref if self.source_ref.startswith(("https://", "http://")) else ""

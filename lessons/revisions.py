@@ -47,10 +47,33 @@ class Piece:
 
 @dataclass
 class DiffRow:
-    kind: str  # "same", "deleted", "added" or "changed"
+    kind: str  # "same", "deleted", "added" or "changed"; "folded": `rows`, unchanged
     old_id: str = ""
     new_id: str = ""
     pieces: list[Piece] = field(default_factory=list)
+    rows: list[DiffRow] = field(default_factory=list)
+
+
+# Unchanged blocks shown around a change; longer runs of them are folded (a <details>).
+CONTEXT = 1
+
+
+def folded(rows: list[DiffRow], context: int = CONTEXT) -> list[DiffRow]:
+    """`rows` with each run of two or more unchanged blocks farther than `context` blocks from
+    any change folded into one "folded" row holding them."""
+    changes = [i for i, row in enumerate(rows) if row.kind != "same"]
+    near = {j for i in changes for j in range(i - context, i + context + 1)}
+    result: list[DiffRow] = []
+    run: list[DiffRow] = []
+    for i, row in enumerate([*rows, None]):
+        if row is not None and row.kind == "same" and i not in near:
+            run.append(row)
+            continue
+        result += [DiffRow("folded", rows=run)] if len(run) > 1 else run
+        run = []
+        if row is not None:
+            result.append(row)
+    return result
 
 
 def text_diff(old: str, new: str) -> list[Piece]:

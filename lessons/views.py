@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from lessons.models import Course, Lesson, LessonRevision
-from lessons.revisions import revision_diff
+from lessons.revisions import folded, revision_diff
 
 
 @require_safe
@@ -59,7 +59,7 @@ def revision_list(request: HttpRequest, lesson_id: int) -> HttpResponse:
         context.update(
             old=by_number[old],
             new=by_number[new],
-            rows=revision_diff(by_number[old].blocks, by_number[new].blocks),
+            rows=folded(revision_diff(by_number[old].blocks, by_number[new].blocks)),
         )
     return render(request, "lessons/revisions.html", context)
 

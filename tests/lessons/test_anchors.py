@@ -12,7 +12,7 @@ from lessons.rendering import (
     render_lesson_body,
     sanitize_html,
 )
-from lessons.revisions import revision_diff, text_diff
+from lessons.revisions import folded, revision_diff, text_diff
 
 ARTICLE = (
     "# 标题\n\n第一段。\n\n1. 甲\n2. 乙\n\n> 引用\n\n```\ncode\n```\n\n"
@@ -118,3 +118,13 @@ def test_revision_diff_pairs_an_edited_block_and_keeps_the_others():
     rows = revision_diff(old, new)
     assert [r.kind for r in rows] == ["same", "changed", "deleted", "added"]
     assert rows[1].old_id == "bb" and rows[1].new_id == "bd"
+
+
+def test_long_runs_of_unchanged_blocks_are_folded_around_the_changes():
+    old = {f"b{i}": f"段落{i}" for i in range(10)}
+    new = {**{k: v for k, v in old.items() if k != "b4"}, "bx": "全新的一段"}
+    rows = folded(revision_diff(old, new))
+    kinds = ["folded", "same", "deleted", "same", "folded", "same", "added"]
+    assert [r.kind for r in rows] == kinds
+    assert [r.old_id for r in rows[0].rows] == ["b0", "b1", "b2"]
+    assert [r.old_id for r in rows[4].rows] == ["b6", "b7", "b8"]
