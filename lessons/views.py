@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from lessons.models import Course, Lesson, LessonRevision
+from lessons.models import Course, Lesson
 from lessons.revisions import folded, revision_diff
 
 
@@ -67,12 +67,6 @@ def revision_list(request: HttpRequest, lesson_id: int) -> HttpResponse:
 @require_safe
 def revision_detail(request: HttpRequest, lesson_id: int, number: int) -> HttpResponse:
     """One revision's text, as the lesson showed it then."""
-    revision = get_object_or_404(
-        LessonRevision.objects.select_related("lesson__course").defer(
-            "lesson__body_markdown", "lesson__body_html", "lesson__body_blocks"
-        ),
-        lesson_id=lesson_id,
-        number=number,
-    )
-    context = {"lesson": revision.lesson, "revision": revision}
-    return render(request, "lessons/revision.html", context)
+    lesson = _lesson(lesson_id)
+    revision = get_object_or_404(lesson.revisions.defer("body_markdown"), number=number)
+    return render(request, "lessons/revision.html", {"lesson": lesson, "revision": revision})
