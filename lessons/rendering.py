@@ -295,6 +295,13 @@ def _alone(element: Any) -> Any:
     return fragment
 
 
+def _text_alone(text: str) -> Any:
+    # bleach's parser keeps character references as written: the sanitizer serializes them.
+    fragment = Element("DOCUMENT_FRAGMENT")
+    fragment.text = text
+    return fragment
+
+
 def lesson_units(html: str) -> list[dict[str, Any]]:
     """A rendered lesson (`render_lesson_body`'s HTML) cut at its blocks, for a page that shows
     something beside each block: in order, each block ({"id", "tag", "text", "block_html"}: its
@@ -308,10 +315,10 @@ def lesson_units(html: str) -> list[dict[str, Any]]:
     fragment = cleaner.parser.parseFragment(html)
     units: list[dict[str, Any]] = []
     if fragment.text and fragment.text.strip():
-        units.append({"block_html": escape(fragment.text, quote=False)})
+        units.append({"block_html": cleaner._render(_text_alone(fragment.text))})
     for child in list(fragment):
         tail = child.tail
-        if not isinstance(child.tag, str):
+        if not isinstance(child.tag, str):  # a comment node: the sanitizer drops it
             pass
         elif child.tag in LIST_TAGS and any(i.get(BLOCK_ATTRIBUTE) for i in child):
             items = [
@@ -331,7 +338,7 @@ def lesson_units(html: str) -> list[dict[str, Any]]:
         else:
             units.append({"block_html": cleaner._render(_alone(child))})
         if tail and tail.strip():
-            units.append({"block_html": escape(tail, quote=False)})
+            units.append({"block_html": cleaner._render(_text_alone(tail))})
     return units
 
 

@@ -128,3 +128,11 @@ def test_long_runs_of_unchanged_blocks_are_folded_around_the_changes():
     assert [r.kind for r in rows] == kinds
     assert [r.old_id for r in rows[0].rows] == ["b0", "b1", "b2"]
     assert [r.old_id for r in rows[4].rows] == ["b6", "b7", "b8"]
+
+
+def test_text_between_blocks_is_kept_as_written():
+    html = render_lesson_body("<div>甲</div>a &amp; &lt;b&gt;\n\n段落\n")
+    pieces = "".join(
+        piece["block_html"] for unit in lesson_units(html) for piece in unit.get("items", [unit])
+    )
+    assert "a &amp; &lt;b&gt;" in pieces and "&amp;amp;" not in pieces
