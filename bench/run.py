@@ -47,6 +47,7 @@ from targets import LIKERS, REPLIERS, Target
 DATABASE = "lessonforum_bench"
 IMPORT_DATABASE = "lessonforum_bench_import"
 TEACH_DATABASE = "lessonforum_bench_teach"
+ANCHORS_DATABASE = "lessonforum_bench_anchors"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 STARTED = time.monotonic()
 
@@ -407,6 +408,29 @@ class Bench:
         self.notes.append(note + pages + ".")
         say(f"  {pages}")
 
+    def anchors_speed(self) -> None:
+        """The lesson page with its blocks' comment counts beside the same page without
+        anchors, at 10,000 comments (bench/anchors.py), in a PostgreSQL database of its own;
+        the times go into the notes."""
+        if not self.postgres:
+            self.notes.append("The lesson page with block anchors not timed: no PostgreSQL.")
+            return
+        self.databases.append(ANCHORS_DATABASE)
+        env = self.site_env("anchors", servers.database_create(ANCHORS_DATABASE))
+        say("Timing the lesson page with and without block anchors at 10,000 comments…")
+        sites.manage(env, "migrate", "--no-input", "-v0")
+        found = json.loads(command([PYTHON, "bench/anchors.py"], env=env, timeout=1800))
+        with_anchors, without = found["with_anchors"], found["without_anchors"]
+        line = (
+            f"Lesson page of {found['blocks']} blocks and {found['comments']:,} comments, "
+            f"uncached, in-process: with block anchors and counts {with_anchors['median_ms']:.0f} "
+            f"ms (best {with_anchors['best_ms']:.0f}, {with_anchors['bytes']:,} bytes), without "
+            f"{without['median_ms']:.0f} ms (best {without['best_ms']:.0f}, "
+            f"{without['bytes']:,} bytes): {found['ratio']:.2f}×."
+        )
+        self.notes.append(line)
+        say(f"  {line}")
+
     def time_highlighting(self) -> list[tuple[str, str, float]]:
         say("Timing the slowest comment with highlighted code, per language…")
         rows = highlighting.measure()
@@ -474,6 +498,7 @@ def main() -> int:
         imported = bench.import_speed()
         bench.searched = bench.time_search()  # after the checks: it adds 100,000 comments
         bench.teach_speed()
+        bench.anchors_speed()
         text = bench.write(verified, imported)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         say(f"error: {error}")

@@ -112,12 +112,15 @@ def thread_for(
     sort: str = DEFAULT_SORT,
     page: int = 1,
     per_page: int | None = None,
+    block: str = "",
 ) -> ThreadPage:
     """One page of a lesson's top-level comments with all their replies, in three queries:
     the page's ids (from the sort's index alone, however deep the page), their rows, their
-    replies."""
+    replies. With `block`, only the comments on that block of the lesson (forum.anchoring)."""
     per_page = per_page or settings.FORUM_COMMENTS_PER_PAGE
     top_level: CommentQuerySet = Comment.objects.for_lesson(lesson).visible_to(viewer).top_level()
+    if block:
+        top_level = top_level.filter(block_id=block)
     start = (page - 1) * per_page
     window = top_level.order_by(*SORTS[sort]).values_list("pk", flat=True)
     ids = list(window[start : start + per_page + 1])
@@ -243,6 +246,7 @@ def profile_comments(member: Member, *, page: int, per_page: int) -> tuple[list[
             "body",
             "lesson__body_markdown",
             "lesson__body_html",
+            "lesson__body_blocks",
             "lesson__course__description",
         )
         .order_by("-created_at", "-pk")[start : start + per_page + 1]

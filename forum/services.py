@@ -20,6 +20,9 @@ from forum.search import sync as search_index
 from lessons.models import Lesson
 from lessons.rendering import render_comment_markdown
 
+# What a comment on a block keeps of it: enough to say which passage it was about.
+BLOCK_QUOTE_LENGTH = 500
+
 
 def member_for(user: AbstractBaseUser) -> Member:
     """The forum identity of a site account, created on first use."""
@@ -103,12 +106,17 @@ def comment_post(
     body: str,
     parent: Comment | None = None,
     submission: str = "",
+    block: str = "",
 ) -> Comment:
-    """Post a top-level comment, or a reply when `parent` is given. A form sent again with
+    """Post a top-level comment, or a reply when `parent` is given; `block`: the anchor of the
+    block of the lesson a top-level comment is on (lessons.anchors). A form sent again with
     the same `submission` key (a double click, a resent request) gets the comment the first
     one posted, and posts nothing."""
     moderation.participation_check(author)
     body = clean_body(body)
+    block, quote = (block, lesson.blocks.get(block)) if parent is None else ("", "")
+    if block and quote is None:
+        raise ValidationError(_("That passage is no longer in the lesson."), code="block")
     if parent is not None:
         if parent.lesson_id != lesson.pk:
             raise ValidationError(_("The reply belongs to another lesson."), code="lesson")
@@ -127,6 +135,9 @@ def comment_post(
         is_author_reply=parent is not None and is_teacher(author, lesson),
         status=Comment.Status.PENDING if premoderated(author, lesson) else Comment.Status.PUBLISHED,
         submission_key=_submission_key(submission, body),
+        block_id=block,
+        block_quote=(quote or "")[:BLOCK_QUOTE_LENGTH],
+        revision_number=lesson.revision_number or None,
     )
     with stamps.discussion_write(lesson_id=lesson.pk):
         if comment.submission_key and (

@@ -40,6 +40,11 @@ def actions(route: str, view, names: tuple[str, ...], prefix: str) -> list:
 forum_patterns = [
     path("courses/<str:course_slug>/<str:lesson_slug>/", discussion.lesson_page, name="lesson"),
     path("lessons/<int:lesson_id>/comments/", discussion.comment_create, name="comment-create"),
+    path(
+        "lessons/<int:lesson_id>/blocks/<str:block>/",
+        discussion.block_comments,
+        name="block-comments",
+    ),
     *actions("lessons/<int:lesson_id>/", likes.lesson_like, ("like", "unlike"), "lesson"),
     path("comments/<int:comment_id>/", discussion.comment_detail, name="comment"),
     path("comments/<int:comment_id>/reply/", discussion.comment_reply, name="comment-reply"),

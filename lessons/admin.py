@@ -112,7 +112,7 @@ class LessonAdmin(admin.ModelAdmin):
     def rerender(self, request: HttpRequest, queryset: QuerySet) -> None:
         lessons = list(queryset)
         for lesson in lessons:
-            lesson.save(update_fields=["body_html", "updated_at"])
+            lesson.save(update_fields=["body_html", "body_blocks", "updated_at"])
         self.message_user(
             request,
             _("Re-rendered %(count)d lessons.") % {"count": len(lessons)},

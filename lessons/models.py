@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from lessons.rendering import render_lesson_body
+from lessons.rendering import lesson_blocks, lesson_units, render_lesson_body
 
 
 def unicode_slug(text: str, *, fallback: str) -> str:
@@ -53,6 +53,15 @@ class Lesson(models.Model):
     title = models.CharField(_("title"), max_length=300)
     body_markdown = models.TextField(_("body (Markdown)"), blank=True)
     body_html = models.TextField(_("body (rendered)"), blank=True, editable=False)
+    # The rendered body cut at its blocks (lessons.rendering.lesson_units): the page shows each
+    # block with its comments beside it, and comments are re-attached by the blocks' texts.
+    body_blocks = models.JSONField(_("body (blocks)"), default=list, blank=True, editable=False)
+    revision_number = models.PositiveIntegerField(
+        _("revision"),
+        default=0,
+        editable=False,
+        help_text=_("The number of the current revision of the body; 0 before the first."),
+    )
     source_ref = models.CharField(_("source"), max_length=1000, blank=True)
     source_digest = models.CharField(_("source digest"), max_length=64, blank=True)
     is_preview = models.BooleanField(
@@ -124,4 +133,49 @@ class Lesson(models.Model):
         """Render the body now (the importer does it before its transaction); save() then
         renders again only if body_markdown has changed since."""
         self.body_html = render_lesson_body(self.body_markdown)
+        self.body_blocks = lesson_units(self.body_html)
         self._rendered_from = self.body_markdown
+
+    @property
+    def blocks(self) -> dict[str, str]:
+        """Anchor → text of each block of the body, in order."""
+        return lesson_blocks(self.body_blocks)
+
+
+class LessonRevision(models.Model):
+    """A lesson's body as one import brought it: every import that changes the body stores
+    one, numbered from 1; the lesson shows the newest."""
+
+    lesson = models.ForeignKey(
+        Lesson, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("lesson")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    source_ref = models.CharField(_("source"), max_length=1000, blank=True)
+    body_markdown = models.TextField(_("body (Markdown)"), blank=True)
+    body_html = models.TextField(_("body (rendered)"), blank=True, editable=False)
+    body_blocks = models.JSONField(_("body (blocks)"), default=list, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["lesson", "number"]
+        verbose_name = _("lesson revision")
+        verbose_name_plural = _("lesson revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["lesson", "number"], name="lesson_revision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lesson_id} r{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("lessons:revision", args=[self.lesson_id, self.number])
+
+    @property
+    def blocks(self) -> dict[str, str]:
+        return lesson_blocks(self.body_blocks)
+
+    @property
+    def source_url(self) -> str:
+        """Where this revision was imported from, when that was a web page (a file's path on
+        the server is not shown)."""
+        return self.source_ref if self.source_ref.startswith(("https://", "http://")) else ""

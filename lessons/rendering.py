@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from html import escape
+from html import escape, unescape
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import bleach
 from bleach.html5lib_shim import convert_entities, getTreeWalker
@@ -24,6 +25,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import find_lexer_class_by_name
 from pygments.token import STANDARD_TYPES
+
+from lessons.anchors import BLOCK_ATTRIBUTE, BLOCK_ID, block_ids
 
 ALLOWED_TAGS = frozenset(
     {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "strong", "b", "em", "i"}
@@ -46,14 +49,24 @@ _CLASSES = {
     **dict.fromkeys(("td", "th"), frozenset({"align-left", "align-center", "align-right"})),
     "a": frozenset({"mention"}),
 }
+# The blocks of a lesson that get an anchor (lessons.anchors): these elements at the top of the
+# document, and each item of a list there. What one of them holds (a nested list, a quote's
+# paragraphs) is part of its block.
+BLOCK_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "div", "details"}
+)
+LIST_TAGS = frozenset({"ul", "ol"})
 _ATTRIBUTES = {
     "a": {"href", "title", "rel", "class"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
     **{tag: {"class"} for tag in _CLASSES if tag != "a"},
 }
+for _tag in BLOCK_TAGS | {"li"}:
+    _ATTRIBUTES[_tag] = _ATTRIBUTES.get(_tag, set()) | {BLOCK_ATTRIBUTE}
 _NUMERIC = {name: re.compile(r"\d{1,5}") for name in ("width", "height")}
 _NUMERIC["start"] = re.compile(r"-?\d{1,9}")
+_NUMERIC[BLOCK_ATTRIBUTE] = BLOCK_ID
 _HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
 _URI_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
@@ -172,12 +185,55 @@ class _TreeWalker(getTreeWalker("etree")):
         return (parent, parent_key, parents, None) if parents else parent
 
 
+def _block_positions(fragment: Any) -> list[Any]:
+    """The elements of a parsed document that are its blocks, in order."""
+    positions = []
+    for child in fragment:
+        if child.tag in LIST_TAGS:
+            positions += [item for item in child if item.tag == "li"]
+        elif child.tag in BLOCK_TAGS:
+            positions.append(child)
+    return positions
+
+
+def block_text(element: Any) -> str:
+    """What identifies a block: its text (runs of whitespace one space; lessons.anchors
+    normalizes it further), with the alternative text of each picture
+    in it (a figure has no text of its own). Not a picture's address: `import_lesson
+    --fetch-media` rewrites it to the stored copy's, and the figure stays the same block."""
+    pictures = [f" [{img.get('alt', '')}]" for img in element.iter("img")]
+    # bleach's parser leaves character references in the text as written ("&lt;").
+    return " ".join(unescape("".join(element.itertext()) + "".join(pictures)).split())
+
+
+def _anchor(fragment: Any, *, every_block: bool) -> None:
+    """Set the anchor of each block of a parsed document from its own text (every block's, or
+    only those that hold the attribute already), and remove the attribute from every other
+    element. So whatever a page's HTML says, an anchor is the one its text makes."""
+    positions = _block_positions(fragment)
+    anchors = block_ids(block_text(element) for element in positions)
+    blocks = {id(element): anchor for element, anchor in zip(positions, anchors, strict=True)}
+    for element in fragment.iter():
+        if not isinstance(element.tag, str):  # a comment node
+            continue
+        anchor = blocks.get(id(element))
+        if anchor is not None and (every_block or BLOCK_ATTRIBUTE in element.attrib):
+            element.set(BLOCK_ATTRIBUTE, anchor)
+        else:
+            element.attrib.pop(BLOCK_ATTRIBUTE, None)
+
+
 class _Cleaner(bleach.Cleaner):
-    def clean(self, text: str) -> str:
+    def clean(self, text: str, *, anchor_blocks: bool = False) -> str:
         if not text:
             return ""
+        fragment = self.parser.parseFragment(text)
+        _anchor(fragment, every_block=anchor_blocks)
+        return self._render(fragment)
+
+    def _render(self, fragment: Any) -> str:
         stream = _Sanitizer(
-            source=_TreeWalker(self.parser.parseFragment(text)),
+            source=_TreeWalker(fragment),
             allowed_tags=ALLOWED_TAGS,
             attributes=_allowed_attribute,
             allowed_protocols=self.protocols,
@@ -192,13 +248,7 @@ _local = threading.local()
 _MAX_PASSES = 4
 
 
-def sanitize_html(html: str) -> str:
-    """Reduce HTML to the site's allowlist. Idempotent.
-
-    Cleaning repeats until the output parses back to itself: markup that a second
-    parse would restructure (mutation XSS) is exactly what the browser would see
-    differently from what was sanitized.
-    """
+def _cleaner() -> _Cleaner:
     cleaner = getattr(_local, "cleaner", None)
     if cleaner is None:
         cleaner = _local.cleaner = _Cleaner(
@@ -206,13 +256,100 @@ def sanitize_html(html: str) -> str:
             protocols={"http", "https", "mailto"},
             strip=True,
         )
+    return cleaner
+
+
+def sanitize_html(html: str, *, anchor_blocks: bool = False) -> str:
+    """Reduce HTML to the site's allowlist. Idempotent.
+
+    Cleaning repeats until the output parses back to itself: markup that a second
+    parse would restructure (mutation XSS) is exactly what the browser would see
+    differently from what was sanitized.
+
+    `data-block-id` is kept only on a block of the document (lessons.anchors), with the value
+    its text makes, whatever the HTML said; `anchor_blocks` gives every block its anchor (the
+    lesson renderer's). Other elements never keep one, so no text can forge an anchor.
+    """
+    cleaner = _cleaner()
     current = html
     for _ in range(_MAX_PASSES):
-        cleaned = cleaner.clean(current)
+        cleaned = cleaner.clean(current, anchor_blocks=anchor_blocks)
         if cleaned == current:
             return cleaned
         current = cleaned
     return cleaner.clean(escape(html))
+
+
+def _inner(element: Any) -> Any:
+    """A document holding what `element` holds (not the element itself)."""
+    fragment = Element("DOCUMENT_FRAGMENT")
+    fragment.text = element.text
+    fragment.extend(list(element))
+    return fragment
+
+
+def _alone(element: Any) -> Any:
+    fragment = Element("DOCUMENT_FRAGMENT")
+    element.tail = None
+    fragment.append(element)
+    return fragment
+
+
+def _text_alone(text: str) -> Any:
+    # bleach's parser keeps character references as written: the sanitizer serializes them.
+    fragment = Element("DOCUMENT_FRAGMENT")
+    fragment.text = text
+    return fragment
+
+
+def lesson_units(html: str) -> list[dict[str, Any]]:
+    """A rendered lesson (`render_lesson_body`'s HTML) cut at its blocks, for a page that shows
+    something beside each block: in order, each block ({"id", "tag", "text", "block_html"}: its
+    anchor, element, text and HTML), each list whose items are blocks ({"list": "ul" or "ol",
+    "start", "items": [{"id", "text", "block_html"}]}, an item's HTML without its <li>), and
+    anything else ({"block_html"}). Every HTML piece is serialized by the sanitizer from the parsed
+    document, not cut out of the text."""
+    if _over_budget(html):  # a document shown as its source: one piece, not parsed again
+        return [{"block_html": html}]
+    cleaner = _cleaner()
+    fragment = cleaner.parser.parseFragment(html)
+    units: list[dict[str, Any]] = []
+    if fragment.text and fragment.text.strip():
+        units.append({"block_html": cleaner._render(_text_alone(fragment.text))})
+    for child in list(fragment):
+        tail = child.tail
+        if not isinstance(child.tag, str):  # a comment node: the sanitizer drops it
+            pass
+        elif child.tag in LIST_TAGS and any(i.get(BLOCK_ATTRIBUTE) for i in child):
+            items = [
+                {
+                    "id": item.get(BLOCK_ATTRIBUTE),
+                    "text": block_text(item),
+                    "block_html": cleaner._render(_inner(item)),
+                }
+                for item in child
+                if item.tag == "li"
+            ]
+            units.append({"list": child.tag, "start": child.get("start", ""), "items": items})
+        elif child.get(BLOCK_ATTRIBUTE):
+            anchor, text = child.get(BLOCK_ATTRIBUTE), block_text(child)
+            html_piece = cleaner._render(_alone(child))
+            units.append({"id": anchor, "tag": child.tag, "text": text, "block_html": html_piece})
+        else:
+            units.append({"block_html": cleaner._render(_alone(child))})
+        if tail and tail.strip():
+            units.append({"block_html": cleaner._render(_text_alone(tail))})
+    return units
+
+
+def lesson_blocks(units: list[dict[str, Any]]) -> dict[str, str]:
+    """Anchor → text of every block of `lesson_units`, in document order."""
+    blocks = {}
+    for unit in units:
+        for block in unit.get("items", [unit]):
+            if block.get("id"):
+                blocks[block["id"]] = block["text"]
+    return blocks
 
 
 _FORMATTER = HtmlFormatter(nowrap=True)
@@ -445,10 +582,13 @@ def drop_invisible_controls(text: str) -> str:
 
 
 def render_lesson_body(markdown: str) -> str:
-    """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML."""
+    """Render a lesson article: CommonMark + tables, strikethrough, math, raw HTML; each block
+    with its anchor (`data-block-id`, lessons.anchors)."""
     markdown = drop_invisible_controls(markdown)
     html = _LESSON_MD.render(markdown)
-    return _as_source(markdown) if _over_budget(html) else sanitize_html(cap_html_nesting(html))
+    if _over_budget(html):
+        return _as_source(markdown)
+    return sanitize_html(cap_html_nesting(html), anchor_blocks=True)
 
 
 def render_comment_markdown(text: str, mentions: Mapping[str, str] | None = None) -> str:

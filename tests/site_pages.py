@@ -10,10 +10,12 @@ from pathlib import Path
 from allauth.account.internal.flows.login import record_authentication
 from django.core.management import call_command
 from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from forum import services
 from forum.models import Comment, Member
 from lessons.models import Lesson
+from lessons.revisions import revision_record
 from tests.factories import UserFactory, teacher_of
 
 SEED = next((Path(__file__).resolve().parents[1] / "forum" / "seed").rglob("*.md"))
@@ -47,6 +49,14 @@ def build_scene() -> Scene:
     imported = Comment.objects.filter(lesson=lesson, source_position=1).get()
     services.comment_post(author=member, lesson=lesson, parent=imported, body="同感。")
     claimable = imported.member
+    # A comment on a block of the lesson, and a second revision of it: the lesson's revision
+    # history then has a diff, and the comment its quote.
+    passage = list(lesson.blocks)[1]
+    services.comment_post(author=member, lesson=lesson, body="这句话怎么理解？", block=passage)
+    lesson.body_markdown += "\n\n补充：工程上的胜利同样重要。\n"
+    lesson.save()
+    revision_record(lesson=lesson, source_ref="补充")
+    claimable = imported.member
     pages = [
         SitePage("home", "/", "anonymous"),
         SitePage("course", lesson.course.get_absolute_url(), "anonymous"),
@@ -54,6 +64,9 @@ def build_scene() -> Scene:
         SitePage("lesson-member", lesson.get_absolute_url(), "member"),
         SitePage("lesson-teacher", lesson.get_absolute_url(), "teacher"),
         SitePage("permalink", asked.url, "anonymous"),
+        SitePage("passage", reverse("forum:block-comments", args=[lesson.pk, passage]), "member"),
+        SitePage("revisions", reverse("lessons:revisions", args=[lesson.pk]), "anonymous"),
+        SitePage("revision", reverse("lessons:revision", args=[lesson.pk, 1]), "anonymous"),
         SitePage("signup", "/accounts/signup/", "anonymous"),
         SitePage("login", "/accounts/login/", "anonymous"),
         SitePage("password-reset", "/accounts/password/reset/", "anonymous"),

@@ -9,6 +9,12 @@ What is written imports back as it was (tests/forum/test_export_round_trip.py): 
 takes a page's *last* 精选留言 header as the start of the comments, so a Markdown page always
 ends with one, even for no comments, and article text that looks like a comment block stays
 article text.
+
+A comment on a block of the lesson (forum.anchoring) is exported as a comment on the lesson: the
+source format has no place for a comment's anchor or the revision it was written on (an item is
+the name, the counts, the text and the date, as the source site writes it, and any other markup
+in an item would be read as the comment's text by the importer and by every other reader of the
+format). So the anchor is left out, and a comment imported from an export is on the whole lesson.
 """
 
 from __future__ import annotations

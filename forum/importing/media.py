@@ -163,7 +163,7 @@ def _media_write(
     if markdown == lesson.body_markdown:
         return
     lesson.body_markdown = markdown
-    lesson.save(update_fields=["body_markdown", "body_html", "updated_at"])
+    lesson.save(update_fields=["body_markdown", "body_html", "body_blocks", "updated_at"])
     for url in picture_urls(lesson.body_html):
         if url in pictures:
             result.warnings.append(f"picture {url}: stored, but its URL could not be rewritten")

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F, Q
 
+from forum.anchoring import comments_reattach
 from forum.caching import stamps
 from forum.importing.source import MAX_NAME, SourceComment, SourceError, SourcePage
 from forum.models import Comment, Member
 from forum.models.discussion import slugs_assign
 from forum.search.sync import comments_reindex, lesson_reindex
 from lessons.models import Course, Lesson, unicode_slug
-from lessons.rendering import drop_invisible_controls, render_plain_text
+from lessons.rendering import drop_invisible_controls, lesson_blocks, render_plain_text
+from lessons.revisions import revision_record
 
 _TEACHER_GREETING = re.compile(r"你好，我是([^，。,.\s]{1,20})[，。,.]")
 AUTHOR_NAME = "作者"
@@ -51,6 +53,9 @@ class ImportResult:
     lesson_outcome: str  # "created", "updated" or "unchanged"
     comments: Counter = field(default_factory=Counter)  # created / updated / unchanged
     warnings: list[str] = field(default_factory=list)
+    revision: int | None = None  # the revision stored, when the body changed
+    # Comments on blocks after a new revision: unchanged / modified / orphaned (forum.anchoring).
+    anchors: Counter = field(default_factory=Counter)
 
 
 def teacher_from_body(body: str) -> str:
@@ -244,7 +249,9 @@ def _lesson(course: Course, number: int | None, title: str) -> Lesson | None:
     """The lesson of `course` with this title (normalized), whatever its number or file name:
     a new number for the same title is an update (one with this number first, if several)."""
     wanted = normalized_title(title)
-    candidates = Lesson.objects.filter(course=course).defer("body_markdown", "body_html")
+    candidates = Lesson.objects.filter(course=course).defer(
+        "body_markdown", "body_html", "body_blocks"
+    )
     same = [x for x in candidates.order_by("pk") if normalized_title(x.title) == wanted]
     return min(same, key=lambda x: x.number != number, default=None)
 
@@ -303,9 +310,13 @@ def lesson_import(
     else:
         slug = lesson.slug
         outcome = "updated"
-        update_fields = ["title", "number", "position", "body_markdown", "body_html"]
+        update_fields = ["title", "number", "position", "body_markdown", "body_html", "body_blocks"]
         update_fields += ["source_ref", "source_digest", "is_preview", "updated_at"]
-    existing, lesson = lesson, rendered.lesson
+    # The body before: a revision is stored if it changes, and comments on its blocks follow.
+    before = None
+    if existing := lesson:
+        before = Lesson.objects.values_list("body_markdown", "body_blocks").get(pk=existing.pk)
+    lesson = rendered.lesson
     lesson.pk = existing.pk if existing else None
     lesson.course, lesson.slug, lesson.title, lesson.number = course, slug, title, number
     lesson.position = lesson_position(number, title)
@@ -315,6 +326,11 @@ def lesson_import(
     lesson.save(update_fields=update_fields)
 
     result = ImportResult(lesson, outcome, warnings=warnings)
+    lesson.revision_number = existing.revision_number if existing else 0
+    if before is None or before[0] != lesson.body_markdown:
+        result.revision = revision_record(lesson=lesson, source_ref=source_ref).number
+        if before is not None:
+            result.anchors = comments_reattach(lesson=lesson, old_blocks=lesson_blocks(before[1]))
     _import_comments(lesson, page, teacher, rendered, result)
     counted = Comment.objects.for_lesson(lesson).counted()
     # Not lesson.save(): that renders the article again, which is most of an import's time.
@@ -347,6 +363,7 @@ def _import_comments(
             comment = rendered.comments[key]
             comment.lesson = lesson
             comment.member = members[_member_key(source.name, source.avatar_url)]
+            comment.revision_number = lesson.revision_number
             new_comments.append(comment)
             continue
         changes = {}
@@ -378,6 +395,7 @@ def _import_comments(
         reply = rendered.comments[_reply_key(key)]
         name = (teacher or AUTHOR_NAME) if reply.is_author_reply else EDITOR_NAME
         reply.lesson = lesson
+        reply.revision_number = lesson.revision_number
         reply.member = _staff_member(lesson.course, name)
         reply.parent = reply.root = parents[key]
         new_replies.append(reply)

@@ -1,6 +1,7 @@
 from forum.models.caching import LessonStamp
 from forum.models.claims import MemberClaim
 from forum.models.discussion import (
+    AnchorState,
     Comment,
     CommentLike,
     CommentQuerySet,
@@ -15,6 +16,7 @@ from forum.models.search import SearchDocument
 from forum.models.teaching import QueueDismissal
 
 __all__ = [
+    "AnchorState",
     "Comment",
     "CommentLike",
     "CommentQuerySet",

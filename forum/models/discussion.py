@@ -222,6 +222,13 @@ FEATURED_ORDER = (
 )
 
 
+class AnchorState(models.TextChoices):
+    """Where a comment on a block stands after the lesson changed (empty: on its own block)."""
+
+    MODIFIED = "modified", _("block edited")
+    ORPHANED = "orphaned", _("block deleted")
+
+
 class CommentQuerySet(models.QuerySet):
     def published(self) -> CommentQuerySet:
         return self.filter(status=Comment.Status.PUBLISHED)
@@ -331,6 +338,22 @@ class Comment(models.Model):
         blank=True,
         help_text=_("A deleted comment with replies stays as a placeholder so they read on."),
     )
+    # A comment on one block of the lesson (lessons.anchors): its anchor, what the block said when
+    # the comment was written, and, once the lesson was revised, whether the block was edited
+    # (the comment is on the most similar block of the new revision) or is gone (forum.anchoring).
+    block_id = models.CharField(_("block"), max_length=24, blank=True)
+    block_quote = models.TextField(
+        _("quoted block"), blank=True, help_text=_("The block's text when the comment was written.")
+    )
+    anchor_state = models.CharField(
+        _("block state"), max_length=10, choices=AnchorState.choices, blank=True
+    )
+    revision_number = models.PositiveIntegerField(
+        _("written on revision"),
+        null=True,
+        blank=True,
+        help_text=_("The lesson's revision the comment was written (or imported) on."),
+    )
     submission_key = models.CharField(
         _("submission key"),
         max_length=64,
@@ -392,6 +415,12 @@ class Comment(models.Model):
                 name="comment_top_created",
             ),
             models.Index(fields=["lesson", "created_at"], name="comment_lesson_created"),
+            # The lesson page counts the comments on each block; a block's comments are listed.
+            models.Index(
+                fields=["lesson", "block_id"],
+                condition=~Q(block_id=""),
+                name="comment_lesson_block",
+            ),
             # A profile lists the member's comments newest first, a page at a time.
             models.Index(
                 "member", F("created_at").desc(), F("id").desc(), name="comment_member_newest"

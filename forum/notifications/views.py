@@ -56,7 +56,12 @@ def notifications_page(member: Member, page: int) -> NotificationPage:
             | Q(comment__status=Comment.Status.PUBLISHED, comment__deleted_at__isnull=True)
         )
         .select_related("actor", "comment__lesson")
-        .defer("comment__body_html", "comment__lesson__body_markdown", "comment__lesson__body_html")
+        .defer(
+            "comment__body_html",
+            "comment__lesson__body_markdown",
+            "comment__lesson__body_html",
+            "comment__lesson__body_blocks",
+        )
         .order_by("-created_at", "-pk")[start : start + PER_PAGE + 1]
     )
     just_now = timezone.now() - timedelta(minutes=1)

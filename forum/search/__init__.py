@@ -92,7 +92,12 @@ def search(
     documents = (
         SearchDocument.objects.filter(pk__in=ids)
         .select_related("lesson__course", "comment__member")
-        .defer("lesson__body_markdown", "lesson__body_html", "comment__body_html")
+        .defer(
+            "lesson__body_markdown",
+            "lesson__body_html",
+            "lesson__body_blocks",
+            "comment__body_html",
+        )
         .in_bulk()
     )
     results.hits = [_hit(documents[pk], terms) for pk in ids if pk in documents]

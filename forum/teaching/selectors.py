@@ -153,7 +153,12 @@ def queue_for(
     start = (choice.page - 1) * per_page
     rows = list(
         pending.select_related("member", "lesson__course", "parent__member")
-        .defer("lesson__body_markdown", "lesson__body_html", "lesson__course__description")
+        .defer(
+            "lesson__body_markdown",
+            "lesson__body_html",
+            "lesson__body_blocks",
+            "lesson__course__description",
+        )
         .order_by(*QUEUE_SORTS[choice.sort])[start : start + per_page + 1]
     )
     counts = lesson_counts(choice.apply(waiting(workspace), lesson=False))
@@ -174,6 +179,7 @@ def dismissed_for(workspace: Workspace, choice: QueueFilter) -> list[QueueDismis
         .defer(
             "comment__lesson__body_markdown",
             "comment__lesson__body_html",
+            "comment__lesson__body_blocks",
             "comment__lesson__course__description",
         )
         .order_by("-created_at", "-pk")[:200]

@@ -16,7 +16,12 @@ def latest_comments(limit: int = 6) -> list[Comment]:
     return list(
         Comment.objects.counted()
         .select_related("member", "lesson__course")
-        .defer("lesson__body_markdown", "lesson__body_html", "lesson__course__description")
+        .defer(
+            "lesson__body_markdown",
+            "lesson__body_html",
+            "lesson__body_blocks",
+            "lesson__course__description",
+        )
         .order_by("-created_at", "-pk")[:limit]
     )
 

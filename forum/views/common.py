@@ -104,7 +104,9 @@ def comment_or_404(request: HttpRequest, comment_id: int, *, for_like: bool = Fa
     else:
         comments = Comment.objects.select_related("lesson__course__moderation", "member")
         # The lesson's article is long and no action on a comment shows it.
-        comments = comments.defer("lesson__body_markdown", "lesson__body_html")
+        comments = comments.defer(
+            "lesson__body_markdown", "lesson__body_html", "lesson__body_blocks"
+        )
     comment = get_object_or_404(comments, pk=comment_id)
     if comment.status != Comment.Status.PUBLISHED and not _own_pending(request, comment):
         raise Http404("no such comment")

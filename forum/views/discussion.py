@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import reswap, retarget
 
 from forum import services
+from forum.anchoring import block_counts, units_with_counts
 from forum.caching.pages import shared_copies
 from forum.models import Comment, LessonLike
 from forum.ratelimit import rate_limited
@@ -35,21 +36,26 @@ from forum.views.common import (
     viewer_context,
     viewer_member,
 )
+from lessons.anchors import BLOCK_ID
 from lessons.models import Lesson
 
+BLOCK_SAMPLE = "b0000000000"
 HTMX_TARGETS = {"comment-list-more": "#comment-page", "discussion-threads": "#discussion-threads"}
 
 
-def discussion_params(request: HttpRequest) -> tuple[str, int, str]:
+def discussion_params(request: HttpRequest) -> tuple[str, int, str, str]:
     """What a lesson page shows, from its request: the sort (the default for anything else),
-    the page (Http404 if it is not one) and the fragment an htmx request asks for ("" for the
-    whole page, and for a target that is not one of them)."""
+    the page (Http404 if it is not one), the fragment an htmx request asks for ("" for the
+    whole page, and for a target that is not one of them) and the block whose comments it
+    lists ("" for all; one that is not an anchor is ignored)."""
     sort = request.GET.get("sort", DEFAULT_SORT)
     target = request.htmx.target if request.htmx else ""
+    block = request.GET.get("block", "")
     return (
         sort if sort in SORTS else DEFAULT_SORT,
         page_number(request),
         target if target in HTMX_TARGETS else "",
+        block if BLOCK_ID.fullmatch(block) else "",
     )
 
 
@@ -65,7 +71,7 @@ def _lesson_id(course_slug: str, lesson_slug: str) -> int | None:
 @shared_copies(params=discussion_params, lesson=_lesson_id)
 def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     """The lesson and a page of its threads (or the fragment an htmx request asks for)."""
-    sort, page, target = discussion_params(request)
+    sort, page, target, block = discussion_params(request)
     viewer = viewer_member(request)
     lessons = _lessons(course_slug, lesson_slug).select_related("course")
     lessons = lessons.annotate(teacher_slug=teacher_slug())
@@ -74,19 +80,24 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
             liked=Exists(LessonLike.objects.filter(member=viewer, lesson=OuterRef("pk")))
         )
     lesson = get_object_or_404(lessons)
-    threads = thread_for(lesson, viewer=viewer, sort=sort, page=page)
+    threads = thread_for(lesson, viewer=viewer, sort=sort, page=page, block=block)
     if page > 1 and not threads.comments:
         raise Http404("no such page")
     mark_liked(viewer, threads.everything)
     context = viewer_context(request, lesson)
     # The page's own URL, of what it shows alone: parameters it does not know change nothing.
-    query = urlencode([("sort", sort)] * (sort != DEFAULT_SORT) + [("page", page)] * (page != 1))
+    query = urlencode(
+        [("block", block)] * bool(block)
+        + [("sort", sort)] * (sort != DEFAULT_SORT)
+        + [("page", page)] * (page != 1)
+    )
     page_url = lesson.get_absolute_url() + (f"?{query}" if query else "")
     context["here"] = context["page_url"] = page_url
-    context.update(lesson=lesson, threads=threads)
+    context.update(lesson=lesson, threads=threads, passage=_passage(lesson, block))
     template = "forum/lesson.html"
     if target:
         return TemplateResponse(request, template + HTMX_TARGETS[target], context)
+    context.update(_body_context(lesson))
     siblings = list(
         Lesson.objects.filter(course=lesson.course).in_reading_order().values_list("slug", "title")
     )
@@ -94,6 +105,44 @@ def lesson_page(request: HttpRequest, course_slug: str, lesson_slug: str) -> Htt
     context["previous_lesson"] = siblings[index - 1] if index > 0 else None
     context["next_lesson"] = siblings[index + 1] if index + 1 < len(siblings) else None
     return TemplateResponse(request, template, context)
+
+
+def _body_context(lesson: Lesson) -> dict:
+    """The lesson's body cut at its blocks, each with its comment count (one query)."""
+    # A block's comments are at blocks_url + its anchor + "/": one reverse() for the page, not
+    # one per block.
+    sample = reverse("forum:block-comments", args=[lesson.pk, BLOCK_SAMPLE])
+    return {
+        "body_units": units_with_counts(lesson.body_blocks, block_counts(lesson)),
+        "lesson_url": lesson.get_absolute_url(),
+        "blocks_url": sample.removesuffix(f"{BLOCK_SAMPLE}/"),
+    }
+
+
+def _passage(lesson: Lesson, block: str) -> dict | None:
+    """The block a discussion is filtered to: its anchor and text ("" once it is gone from the
+    lesson: its comments still quote it)."""
+    return {"id": block, "text": lesson.blocks.get(block, "")} if block else None
+
+
+@require_safe
+def block_comments(request: HttpRequest, lesson_id: int, block: str) -> HttpResponse:
+    """A block's comments, in the page's sort, with a form to add one: the fragment the block's
+    count opens under it (htmx), or a page of its own."""
+    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    if not BLOCK_ID.fullmatch(block):
+        raise Http404("no such block")
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    viewer = viewer_member(request)
+    threads = thread_for(lesson, viewer=viewer, sort=sort, block=block)
+    mark_liked(viewer, threads.everything)
+    context = viewer_context(request, lesson)
+    here = reverse("forum:block-comments", args=[lesson.pk, block])
+    context.update(lesson=lesson, threads=threads, passage=_passage(lesson, block), here=here)
+    if request.htmx:
+        return TemplateResponse(request, "forum/passage.html#block-panel", context)
+    return TemplateResponse(request, "forum/passage.html", context)
 
 
 def thread_page(
@@ -154,25 +203,41 @@ def comment_create(request: HttpRequest, lesson_id: int) -> HttpResponse:
     lesson = get_object_or_404(Lesson.objects.select_related("course__moderation"), pk=lesson_id)
     author = services.member_for(request.user)
     body = request.POST.get("body", "")
+    block = request.POST.get("block", "")  # one that is no block of the lesson is refused
     try:
         comment = services.comment_post(
-            author=author, lesson=lesson, body=body, submission=request.POST.get("submission", "")
+            author=author,
+            lesson=lesson,
+            body=body,
+            submission=request.POST.get("submission", ""),
+            block=block,
         )
     except ValidationError as error:
+        form = {"body": body, "errors": error.messages}
+        block = block if BLOCK_ID.fullmatch(block) else ""
+        passage = _passage(lesson, block)
         if request.htmx:
+            partial = "passage.html#block-comment-form" if block else "lesson.html#comment-form"
             response = render(
                 request,
-                "forum/lesson.html#comment-form",
-                {"lesson": lesson, "form": {"body": body, "errors": error.messages}},
+                f"forum/{partial}",
+                {"lesson": lesson, "form": form, "passage": passage},
             )
-            return reswap(retarget(response, "#comment-form"), "outerHTML")
-        context = {"lesson": lesson, "form": {"body": body, "errors": error.messages}}
-        context["threads"] = thread_for(lesson, viewer=author)
+            target = f"#comment-form-{block}" if block else "#comment-form"
+            return reswap(retarget(response, target), "outerHTML")
+        context = {"lesson": lesson, "form": form, "passage": passage}
+        context["threads"] = thread_for(lesson, viewer=author, block=block)
+        context.update(_body_context(lesson))
         context.update(viewer_context(request, lesson))
         return render(request, "forum/lesson.html", context, status=400)
     if request.htmx:
         comment.member = author
-        return _comment_fragment(request, comment, "new-comment")
+        extra = {}
+        if comment.block_id and comment.status == Comment.Status.PUBLISHED:
+            # The block's count beside it goes up with the comment (out of band).
+            count = block_counts(lesson).get(comment.block_id, 0)
+            extra = {"counted_block": {"id": comment.block_id, "count": count}}
+        return _comment_fragment(request, comment, "new-comment", **extra)
     # Its own page, as a reply's: on the lesson page a new comment comes after the pinned and
     # featured ones (30 on many imported lessons), so it is often not on the page shown first.
     return redirect(comment.get_absolute_url())

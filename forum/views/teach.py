@@ -119,7 +119,7 @@ def _queued(request: HttpRequest, workspace: Workspace, comment_id: int) -> Comm
     comments = Comment.objects.counted().select_related(
         "member", "lesson__course", "parent__member"
     )
-    comments = comments.defer("lesson__body_markdown", "lesson__body_html")
+    comments = comments.defer("lesson__body_markdown", "lesson__body_html", "lesson__body_blocks")
     comment = get_object_or_404(comments, pk=comment_id)
     if not any(course.pk == comment.lesson.course_id for course in workspace.courses):
         raise Http404("no such comment")

@@ -55,10 +55,33 @@ document.addEventListener("htmx:afterSettle", (event) => {
     focusOn(target.querySelector("textarea, input[type=radio]"));
   } else if (target.matches(".comment-replies, .comment-list") && event.detail.requestConfig.verb === "post") {
     const items = target.querySelectorAll(":scope > li > .comment");
-    const added = target.id === "comment-list" ? items[0] : items[items.length - 1];
+    const newestFirst = target.id === "comment-list" || target.matches("[data-block-list]");
+    const added = newestFirst ? items[0] : items[items.length - 1];
     focusOn(added);
   } else if (target.id === "comment-list-more" && lastBeforeMore && lastBeforeMore.isConnected) {
     const next = lastBeforeMore.nextElementSibling;
     focusOn(next && next.querySelector(".comment"));
   }
+});
+
+// A block's comment count opens its comments under it (htmx fetches them); a second click
+// closes them. aria-expanded says which, for screen readers.
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element && event.target.closest("[data-action=block-comments]");
+  if (!link) return;
+  const panel = document.getElementById(link.getAttribute("aria-controls"));
+  if (panel && link.getAttribute("aria-expanded") === "true") {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    panel.replaceChildren();
+    link.setAttribute("aria-expanded", "false");
+  }
+}, true);
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (!(target instanceof Element) || !target.matches(".block-panel")) return;
+  const link = document.querySelector(`[aria-controls="${target.id}"]`);
+  if (link) link.setAttribute("aria-expanded", "true");
+  focusOn(target.querySelector(".block-discussion"));
 });

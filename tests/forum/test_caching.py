@@ -81,7 +81,7 @@ def test_a_page_cached_by_another_release_is_not_served(
     lesson, _ = thread
     client.get(lesson.get_absolute_url())
     monkeypatch.setattr(release, "RELEASE", "another")
-    with django_assert_num_queries(7):  # rendered again
+    with django_assert_num_queries(8):  # rendered again
         client.get(lesson.get_absolute_url())
 
 
@@ -151,7 +151,7 @@ def test_a_page_the_caches_lost_is_rendered_again(client, thread, django_assert_
     client.get(lesson.get_absolute_url())
     cache.clear()
     pages.local_pages.clear()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         client.get(lesson.get_absolute_url())
     with django_assert_num_queries(1):
         client.get(lesson.get_absolute_url())

@@ -287,10 +287,11 @@ def test_lesson_page_queries_do_not_grow_with_comments_or_likes(client, django_a
     viewer = UserFactory()
     pages = [_lesson_of(size, services.member_for(viewer)) for size in (18, 10_000)]
     assert Comment.objects.count() == 10_018
-    # The lesson's id and stamp, then the page's five reads. Signed in: session, account and
-    # member, the lesson's id, its stamp with the member's standing on it and their likes on
-    # it, the page's five reads with the stand-in's likes (the shared render's).
-    for signed_in, expected in ((False, 7), (True, 10)):
+    # The lesson's id and stamp, then the page's six reads (its blocks' comment counts one of
+    # them). Signed in: session, account and member, the lesson's id, its stamp with the
+    # member's standing on it and their likes on it, the page's six reads with the stand-in's
+    # likes (the shared render's).
+    for signed_in, expected in ((False, 8), (True, 11)):
         if signed_in:
             client.force_login(viewer)
         for url in pages:

@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lessons import rendering
+from lessons.anchors import BLOCK_ID
 from lessons.rendering import (
     ALLOWED_TAGS,
+    BLOCK_TAGS,
     pygments_css,
     render_comment_markdown,
-    render_lesson_body,
     render_plain_text,
     sanitize_html,
 )
@@ -38,7 +40,14 @@ SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 TAG = re.compile(r"""<[a-z](?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)
 QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 EVENT_HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
-RENDERERS = [render_lesson_body, render_comment_markdown, render_plain_text]
+RENDERERS = [rendering.render_lesson_body, render_comment_markdown, render_plain_text]
+ANCHOR = re.compile(r' data-block-id="[^"]*"')
+
+
+def render_lesson_body(markdown: str) -> str:
+    """The lesson's HTML without its blocks' anchors (tests/lessons/test_anchors.py tests
+    those; the audits below read the renderer's own output, anchors and all)."""
+    return ANCHOR.sub("", rendering.render_lesson_body(markdown))
 
 
 class _AllowlistAudit(HTMLParser):
@@ -52,7 +61,10 @@ class _AllowlistAudit(HTMLParser):
         if tag not in ALLOWED_TAGS:
             self.problems.append(f"tag <{tag}>")
         for name, value in attrs:
-            if name not in ALLOWED_ATTRIBUTES.get(tag, ()):
+            if name == "data-block-id":
+                if tag not in BLOCK_TAGS | {"li"} or not BLOCK_ID.fullmatch(value or ""):
+                    self.problems.append(f"anchor {value!r} on <{tag}>")
+            elif name not in ALLOWED_ATTRIBUTES.get(tag, ()):
                 self.problems.append(f"attribute {name} on <{tag}>")
             if name in ("href", "src"):
                 scheme = SCHEME.match(URL_NOISE.sub("", value or "").lower())

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lessons.rendering import sanitize_html
+from lessons.anchors import BLOCK_ATTRIBUTE, BLOCK_ID
+from lessons.rendering import BLOCK_TAGS, sanitize_html
 
 SECURITY = Path(
     os.environ.get(
@@ -110,7 +111,12 @@ class _Audit(HTMLParser):
             self.problems.append(f"tag <{tag}>")
         for name, value in attrs:
             value = value or ""
-            if name.startswith("on") or name.startswith(("hx-", "data-hx-", "data-")):
+            if name == BLOCK_ATTRIBUTE:
+                # A block's anchor: only on a block, only of the anchors' form (the renderer
+                # sets it from the block's text; `audit` checks that sanitizing again keeps it).
+                if tag not in BLOCK_TAGS | {"li"} or not BLOCK_ID.fullmatch(value):
+                    self.problems.append(f"{name}={value!r} on <{tag}>")
+            elif name.startswith("on") or name.startswith(("hx-", "data-hx-", "data-")):
                 self.problems.append(f"{name}= on <{tag}>")
             elif name not in ATTRIBUTES.get(tag, ()):
                 self.problems.append(f"attribute {name} on <{tag}>")

@@ -36,6 +36,7 @@ from forum.models import (
     Report,
 )
 from forum.notifications.unsubscribe import unsubscribe_token
+from lessons.revisions import revision_record
 from tests.factories import (
     CommentFactory,
     CourseFactory,
@@ -114,6 +115,14 @@ def comment_liked(world: World) -> None:
 
 def lesson_liked(world: World) -> None:
     likes.lesson_like_add(member=services.member_for(world.other), lesson=world.lesson)
+
+
+def revised(world: World) -> None:
+    """The lesson's body as two revisions, so that its history has a diff to show."""
+    revision_record(lesson=world.lesson)
+    world.lesson.body_markdown += "\n\n补充的一段。"
+    world.lesson.save()
+    revision_record(lesson=world.lesson)
 
 
 def featured(world: World) -> None:
@@ -199,6 +208,9 @@ URLS = {
     "lessons:home": Url(get=200),
     "lessons:course": Url(get=200),
     "forum:lesson": Url(get=200),
+    "forum:block-comments": Url(get=200),
+    "lessons:revisions": Url(get=200, before=revised),
+    "lessons:revision": Url(get=200, before=revised),
     "forum:comment": Url(get=200),
     "forum:comment-likers": Url(get=200),
     "forum:comment-create": Url(get=405, post=302, who="other", data={"body": "新留言"}),
@@ -250,6 +262,8 @@ def url_for(name: str, world: World) -> str:
         "course_slug": world.lesson.course.slug,
         "lesson_slug": world.lesson.slug,
         "lesson_id": world.lesson.pk,
+        "block": next(iter(world.lesson.blocks)),
+        "number": 1,
         "comment_id": world.comment.pk,
         "token": unsubscribe_token(services.member_for(world.author), "reply"),
         "username": world.author.get_username(),

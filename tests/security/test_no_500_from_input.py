@@ -26,6 +26,7 @@ from forum import services
 from forum.models import Notification, Report
 from forum.notifications.unsubscribe import unsubscribe_token
 from forum.views.common import MAX_PAGE
+from lessons.revisions import revision_record
 from tests.factories import PASSWORD, CommentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,6 +169,8 @@ def world(settings) -> World:
         "course_slug": comment.lesson.course.slug,
         "lesson_slug": comment.lesson.slug,
         "lesson_id": str(comment.lesson.pk),
+        "block": next(iter(comment.lesson.blocks)),
+        "number": str(revision_record(lesson=comment.lesson).number),
         "comment_id": str(comment.pk),
         "notification_id": str(notification.pk),
         "username": member.username,

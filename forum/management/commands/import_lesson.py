@@ -235,6 +235,7 @@ class Command(BaseCommand):
                 raise CommandError("--source-url must be an http:// or https:// address") from None
         lessons: Counter = Counter()
         comments: Counter = Counter()
+        anchors: Counter = Counter()  # comments on blocks of revised lessons (forum.anchoring)
         warnings: list[str] = []
         failures: list[str] = []
         paths: list[str] = []
@@ -265,11 +266,18 @@ class Command(BaseCommand):
                 result.warnings.extend(fetched.warnings)
             lessons[result.lesson_outcome] += 1
             comments.update(result.comments)
+            anchors.update(result.anchors)
             warnings.extend(f"{source.ref}: {w}" for w in result.warnings)
             paths.append(result.lesson.get_absolute_url())
         if progress:
             self.stderr.write("")
         self._summary(lessons, comments, warnings, failures, paths, dry_run=options["dry_run"])
+        if anchors:
+            self.stdout.write(
+                f"comments on passages of revised lessons: {anchors['unchanged']} unchanged, "
+                f"{anchors['modified']} on an edited passage, {anchors['orphaned']} on a "
+                "deleted one"
+            )
         if fetcher is not None:
             self.stdout.write(
                 f"images: {media['stored']} downloaded, {media['reused']} already here"
