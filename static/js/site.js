@@ -54,6 +54,9 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (target.classList.contains("reply-slot")) {
     focusOn(target.querySelector("textarea, input[type=radio]"));
   } else if (target.matches(".comment-replies, .comment-list") && event.detail.requestConfig.verb === "post") {
+    // The comment is posted: its composer is empty again, ready for the next one.
+    const form = event.detail.requestConfig.elt;
+    if (form instanceof HTMLFormElement && form.matches(".comment-form")) form.reset();
     const items = target.querySelectorAll(":scope > li > .comment");
     const newestFirst = target.id === "comment-list" || target.matches("[data-block-list]");
     const added = newestFirst ? items[0] : items[items.length - 1];

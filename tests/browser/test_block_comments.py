@@ -60,6 +60,7 @@ def test_a_blocks_count_opens_its_comments_inline_and_a_comment_posted_there_cou
     added = panel.locator(".comment", has_text="指什么")
     expect(added).to_have_count(1)
     expect(added).to_have_attribute("data-comment-block", anchor)
+    expect(panel.locator("textarea[name=body]")).to_have_value("")  # ready for the next one
     quote = added.locator(".comment__quote blockquote")
     expect(quote).to_contain_text(lesson.blocks[anchor][:12])
     expect(quote.locator("a")).to_have_attribute("href", f"{lesson.get_absolute_url()}#{anchor}")

@@ -54,6 +54,7 @@ def test_sign_up_upload_an_avatar_name_yourself_and_be_found_from_your_comment(
     page.click("#comment-form button[type=submit]")
     card = page.locator("article.comment", has_text="第二节讲的涌现能力").first
     card.wait_for()
+    assert page.input_value("#comment-body") == ""  # the composer is empty again
     assert card.locator("[data-author]").first.inner_text() == "数学迷小范"
     assert card.locator("img[data-avatar]").first.get_attribute("src") == avatar_url
     # The picture arrives: served here, as an image, 256 px square.
