@@ -521,3 +521,13 @@ def test_the_queue_goes_on_a_page_at_a_time(lesson, teacher):
     second = client.get(QUEUE + "?page=2")
     assert second.context["previous_url"] == QUEUE
     assert client.get(QUEUE + "?page=3").status_code == 404
+
+
+def test_a_question_on_a_passage_shows_the_passage_in_the_queue(teacher):
+    lesson = LessonFactory(
+        course=teacher.courses_taught.get(), body_markdown="第一段。\n\n第二段讲缓存。"
+    )
+    block = next(a for a, text in lesson.blocks.items() if text.startswith("第二段"))
+    services.comment_post(author=MemberFactory(), lesson=lesson, body="这里怎么理解？", block=block)
+    html = client_of(teacher.user).get(QUEUE).content.decode()
+    assert f'href="{lesson.get_absolute_url()}#{block}"' in html and "第二段讲缓存。" in html
