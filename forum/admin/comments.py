@@ -151,6 +151,7 @@ class CommentAdmin(ViewOnlyAdmin):
             {
                 "fields": [
                     "body",
+                    "block_quote",
                     "parent_and_replies",
                     "lesson_page",
                     "member",

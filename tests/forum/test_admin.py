@@ -881,3 +881,9 @@ def test_a_moderator_takes_down_an_uploaded_avatar_with_a_reason(
     assert not (media_root / name).exists()
     log = ModerationAction.objects.get()
     assert (log.kind, log.reason, log.status_before) == ("edit-member", "广告", f"avatar={name}")
+
+
+def test_a_comment_on_a_passage_shows_the_passage_to_the_moderator(mod_client):
+    (comment,) = published(1, block_id="b0123456789", block_quote="原文<b>这一段</b>")
+    html = mod_client.get(admin_url("comment", "change", comment.pk)).content.decode()
+    assert "原文&lt;b&gt;这一段&lt;/b&gt;" in html
