@@ -389,17 +389,25 @@ class Bench:
             say(f"  2 characters: {short['median_ms']:.1f} ms median, {short['p99_ms']:.1f} ms p99")
         return searched
 
-    def teach_speed(self) -> None:
-        """The teacher's workspace on a course of 100,000 comments (bench/teach.py), in a
-        PostgreSQL database of its own; the times go into the notes."""
+    def in_own_database(self, name: str, database: str, script: str, what: str) -> dict | None:
+        """Run `script` (it prints JSON) on a migrated PostgreSQL database of its own; None,
+        with a note, where there is no PostgreSQL."""
         if not self.postgres:
-            self.notes.append("The teacher's workspace not timed: no PostgreSQL.")
-            return
-        self.databases.append(TEACH_DATABASE)
-        env = self.site_env("teach", servers.database_create(TEACH_DATABASE))
-        say("Timing the teacher's workspace on 100,000 comments…")
+            self.notes.append(f"Not timed ({what}): no PostgreSQL.")
+            return None
+        self.databases.append(database)
+        env = self.site_env(name, servers.database_create(database))
+        say(f"Timing {what}…")
         sites.manage(env, "migrate", "--no-input", "-v0")
-        found = json.loads(command([PYTHON, "bench/teach.py"], env=env, timeout=1800))
+        return json.loads(command([PYTHON, script], env=env, timeout=1800))
+
+    def teach_speed(self) -> None:
+        """The teacher's workspace on a course of 100,000 comments (bench/teach.py); the times
+        go into the notes."""
+        what = "the teacher's workspace on 100,000 comments"
+        found = self.in_own_database("teach", TEACH_DATABASE, "bench/teach.py", what)
+        if found is None:
+            return
         pages = ", ".join(
             f"{name} {found[name]['median_ms']:.0f} ms (best {found[name]['best_ms']:.0f})"
             for name in ("queue", "questions", "glance")
@@ -410,16 +418,11 @@ class Bench:
 
     def anchors_speed(self) -> None:
         """The lesson page with its blocks' comment counts beside the same page without
-        anchors, at 10,000 comments (bench/anchors.py), in a PostgreSQL database of its own;
-        the times go into the notes."""
-        if not self.postgres:
-            self.notes.append("The lesson page with block anchors not timed: no PostgreSQL.")
+        anchors, at 10,000 comments (bench/anchors.py); the times go into the notes."""
+        what = "the lesson page with and without block anchors at 10,000 comments"
+        found = self.in_own_database("anchors", ANCHORS_DATABASE, "bench/anchors.py", what)
+        if found is None:
             return
-        self.databases.append(ANCHORS_DATABASE)
-        env = self.site_env("anchors", servers.database_create(ANCHORS_DATABASE))
-        say("Timing the lesson page with and without block anchors at 10,000 comments…")
-        sites.manage(env, "migrate", "--no-input", "-v0")
-        found = json.loads(command([PYTHON, "bench/anchors.py"], env=env, timeout=1800))
         with_anchors, without = found["with_anchors"], found["without_anchors"]
         line = (
             f"Lesson page of {found['blocks']} blocks and {found['comments']:,} comments, "

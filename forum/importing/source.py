@@ -324,10 +324,14 @@ class _Parser:
         if len(items) != declared:
             reason = f"the header declares {declared} comments but the list holds {len(items)}"
             raise self.error(reason, header.start())
-        fields = [self.markdown_fields(n, pos, raw) for n, (pos, raw) in enumerate(items, 1)]
-        comments = [self.markdown_comment(n, pos, item) for n, pos, item in fields]
-        preview = bool(fields) and all(item["tag"] == "div" for _, _, item in fields)
-        return self.page(body, comments, declared, "", MARKDOWN, is_preview=preview)
+        comments, tags = [], set()
+        for n, (pos, raw) in enumerate(items, 1):
+            item = _markdown_fields(raw)
+            if item is None:
+                raise self.error(f"expected {_MARKDOWN_ITEM_SHAPE}", pos, n)
+            tags.add(item["tag"])
+            comments.append(self.markdown_comment(n, pos, item))
+        return self.page(body, comments, declared, "", MARKDOWN, is_preview=tags == {"div"})
 
     def geektime(self) -> SourcePage:
         audio = _AUDIO.match(self.text)
@@ -374,12 +378,6 @@ class _Parser:
                 raise self.error("comment is cut off (<li> without </li>)", pos, len(items) + 1)
             items.append((pos, self.text[pos:end]))
             pos = end + len("</li>")
-
-    def markdown_fields(self, n: int, pos: int, raw: str) -> tuple[int, int, dict[str, str]]:
-        item = _markdown_fields(raw)
-        if item is None:
-            raise self.error(f"expected {_MARKDOWN_ITEM_SHAPE}", pos, n)
-        return n, pos, item
 
     def markdown_comment(self, n: int, pos: int, item: dict[str, str]) -> SourceComment:
         created_at, has_time = self.date(item["date"], n, pos)
