@@ -1,12 +1,12 @@
 """Comments on a block of a lesson, and what becomes of them when the lesson is revised.
 
-A comment on a block keeps the block's anchor (lessons.anchors). When an import changes the
-lesson, each anchor that comments are on is looked up in the new revision: the same anchor is
-the same text (the comments stay); else the most similar block of the new revision, if at least
-`SIMILAR_ENOUGH` alike, is that block edited (they move to it, marked "modified"); else the block
-is gone (they stay with their quote, marked "orphaned"). Candidates for an edited block are the
-new revision's blocks that the old one did not have: a block that was already there is not
-another one's edit.
+A comment on a block keeps the block's anchor (lessons.anchors). When an import or an admin edit
+changes the lesson, each anchor that comments are on is looked up in the new revision: the same
+anchor is the same text (the comments stay); else the most similar block of the new revision, if
+at least `SIMILAR_ENOUGH` alike, is that block edited (they move to it, marked "modified"); else
+the block is gone (they stay with their quote, marked "orphaned"). Candidates for an edited block
+are the new revision's blocks that the old one did not have: a block that was already there is
+not another one's edit.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from forum.models import AnchorState, Comment
-from lessons.anchors import most_similar
+from lessons.anchors import most_similar, normalized_text
 from lessons.models import Lesson
 
 UNCHANGED, MODIFIED, ORPHANED = "unchanged", "modified", "orphaned"
@@ -44,7 +44,10 @@ def block_moves(
         if anchor in new:
             moves[anchor] = Move(UNCHANGED, anchor)
         elif anchor in old and (match := most_similar(old[anchor], fresh)):
-            moves[anchor] = Move(MODIFIED, match[0])
+            # The same text under another anchor (a renderer that names blocks differently) is
+            # the same block; other text is the block edited.
+            same = normalized_text(fresh[match[0]]) == normalized_text(old[anchor])
+            moves[anchor] = Move(UNCHANGED if same else MODIFIED, match[0])
         else:
             moves[anchor] = Move(ORPHANED, "")
     return moves
@@ -67,7 +70,9 @@ def comments_reattach(*, lesson: Lesson, old_blocks: dict[str, str]) -> Counter:
     for anchor, move in block_moves(old_blocks, lesson.blocks, sorted(counts)).items():
         outcomes[move.outcome] += counts[anchor]
         comments = Comment.objects.filter(lesson=lesson, block_id=anchor)
-        if move.outcome == UNCHANGED and anchor not in old_blocks:  # a deleted block is back
+        if move.outcome == UNCHANGED and move.anchor != anchor:
+            comments.update(block_id=move.anchor)
+        elif move.outcome == UNCHANGED and anchor not in old_blocks:  # a deleted block is back
             comments.filter(anchor_state=AnchorState.ORPHANED).update(
                 anchor_state=AnchorState.MODIFIED
             )

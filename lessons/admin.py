@@ -1,13 +1,16 @@
 """Courses and lessons in the admin: their lists with comment counts and public pages.
 
 A lesson's HTML is rendered from its Markdown whenever it is saved, so saving an edited
-body re-renders it, and the "re-render" action saves lessons whose renderer has changed.
+body re-renders it, and the "re-render" action saves lessons whose renderer has changed. A body
+edited here is stored as the lesson's next revision, as an import that changes it is; when its
+blocks change, `blocks_changed` is told (the forum's admin moves the comments on them).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.db import transaction
 from django.db.models import Count, Model, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -17,6 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from lessons.models import Course, Lesson
+from lessons.rendering import lesson_blocks
+from lessons.revisions import revision_record
 
 
 def page_link(obj: Model) -> SafeString:
@@ -98,6 +103,25 @@ class LessonAdmin(admin.ModelAdmin):
     def page(self, lesson: Lesson) -> SafeString:
         return page_link(lesson)
 
+    def save_model(self, request: HttpRequest, obj: Lesson, form, change: bool) -> None:
+        """Save (in the admin's transaction); a new or changed body is the next revision."""
+        before = ("", [])
+        if change:
+            before = Lesson.objects.values_list("body_markdown", "body_blocks").get(pk=obj.pk)
+        # A browser sends a textarea's lines ended by CRLF, and the form strips the ends: a body
+        # saved unedited stays the body it was, byte for byte.
+        obj.body_markdown = obj.body_markdown.replace("\r\n", "\n")
+        if obj.body_markdown == before[0].strip():
+            obj.body_markdown = before[0]
+        super().save_model(request, obj, form, change)
+        if not change or before[0] != obj.body_markdown:
+            revision_record(lesson=obj)
+        if change and before[1] != obj.body_blocks:
+            self.blocks_changed(obj, old_blocks=lesson_blocks(before[1]))
+
+    def blocks_changed(self, lesson: Lesson, *, old_blocks: dict[str, str]) -> None:
+        """`lesson`'s blocks are no longer `old_blocks` (anchor → text): nothing here."""
+
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         """As Lesson.delete does, one by one: their courses' other lessons show them."""
         courses = list(queryset.values_list("course", flat=True).distinct())
@@ -112,7 +136,11 @@ class LessonAdmin(admin.ModelAdmin):
     def rerender(self, request: HttpRequest, queryset: QuerySet) -> None:
         lessons = list(queryset)
         for lesson in lessons:
-            lesson.save(update_fields=["body_html", "body_blocks", "updated_at"])
+            old_blocks = lesson.body_blocks
+            with transaction.atomic():
+                lesson.save(update_fields=["body_html", "body_blocks", "updated_at"])
+                if lesson.body_blocks != old_blocks:
+                    self.blocks_changed(lesson, old_blocks=lesson_blocks(old_blocks))
         self.message_user(
             request,
             _("Re-rendered %(count)d lessons.") % {"count": len(lessons)},

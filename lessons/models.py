@@ -143,7 +143,7 @@ class Lesson(models.Model):
 
 
 class LessonRevision(models.Model):
-    """A lesson's body as one import brought it: every import that changes the body stores
+    """A lesson's body as one import or admin edit left it: every change of the body stores
     one, numbered from 1; the lesson shows the newest."""
 
     lesson = models.ForeignKey(

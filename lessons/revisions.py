@@ -1,4 +1,4 @@
-"""Revisions of a lesson's body: stored when an import changes it, and compared.
+"""Revisions of a lesson's body: stored when an import or the admin changes it, and compared.
 
 `revision_record` stores the body a lesson has now as its next revision; `revision_diff`
 compares two revisions block by block (lessons.anchors), and the words of a block that changed.

@@ -2,13 +2,15 @@
 
 Only content-hash names are served, each as the image type its extension says, never as HTML
 or SVG, with nosniff and a policy that lets the file run nothing even if opened on its own. A
-name's content never changes, so browsers and proxies may keep it for a year.
+name's content never changes, so browsers and proxies may keep it for a year. `/favicon.ico`
+leads to the site's icon.
 """
 
 from __future__ import annotations
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 from forum import images
@@ -31,3 +33,12 @@ def media_file(request: HttpRequest, name: str) -> FileResponse:
     response["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """`/favicon.ico`, which feed readers, bookmarks and tools ask for without reading a page.
+
+    Not permanent: the icon's static name changes with its content.
+    """
+    return HttpResponseRedirect(static("favicon.svg"))

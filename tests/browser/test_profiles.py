@@ -6,6 +6,7 @@ import re
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from forum.models import Member
 from tests.browser.conftest import console_errors, serve_remote_images
@@ -54,7 +55,9 @@ def test_sign_up_upload_an_avatar_name_yourself_and_be_found_from_your_comment(
     page.click("#comment-form button[type=submit]")
     card = page.locator("article.comment", has_text="第二节讲的涌现能力").first
     card.wait_for()
-    assert page.input_value("#comment-body") == ""  # the composer is empty again
+    expect(page.locator("#comment-body")).to_have_value(
+        ""
+    )  # the composer is empty again, once settled
     assert card.locator("[data-author]").first.inner_text() == "数学迷小范"
     assert card.locator("img[data-avatar]").first.get_attribute("src") == avatar_url
     # The picture arrives: served here, as an image, 256 px square.

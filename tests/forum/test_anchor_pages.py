@@ -219,3 +219,69 @@ def test_a_search_hit_on_a_block_comment_names_its_passage(client, lesson):
     html = client.get(reverse("forum:search"), {"q": "锚点搜索"}).content.decode()
     assert f'href="{lesson.get_absolute_url()}#{anchor}" data-comment-block="{anchor}"' in html
     assert ">第一段。</a>" in html
+
+
+# Edits in the admin ----------------------------------------------------------------------------
+
+
+def admin_post(url: str, data: dict) -> int:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client.post(url, data).status_code
+
+
+def lesson_form(lesson: Lesson, body: str) -> dict:
+    fields = ("course", "title", "slug", "number", "position")
+    form = {name: getattr(lesson, name if name != "course" else "course_id") for name in fields}
+    return form | {"body_markdown": body.replace("\n", "\r\n")}  # as a browser sends it
+
+
+def test_a_body_edited_in_the_admin_is_the_next_revision_and_its_comments_follow(lesson):
+    revision_record(lesson=lesson)
+    anchor = {text: block for block, text in lesson.blocks.items()}
+    on = {
+        text: services.comment_post(
+            author=MemberFactory(), lesson=lesson, body="问", block=anchor[text]
+        )
+        for text in ("标题", "甲", "引用的话")
+    }
+    edited = BODY.replace("> 引用的话", "> 引用的那句话").replace("- 甲\n", "")
+    url = reverse("admin:lessons_lesson_change", args=[lesson.pk])
+    assert admin_post(url, lesson_form(lesson, BODY)) == 302  # saved unedited
+    assert lesson.revisions.count() == 1
+    assert admin_post(url, lesson_form(lesson, edited)) == 302
+    lesson.refresh_from_db()
+    assert lesson.revision_number == 2
+    assert [r.body_markdown for r in lesson.revisions.all()] == [BODY, edited.strip()]
+    for comment in on.values():
+        comment.refresh_from_db()
+    assert (on["标题"].block_id, on["标题"].anchor_state) == (anchor["标题"], "")
+    assert on["甲"].anchor_state == "orphaned" and on["甲"].block_quote == "甲"
+    assert on["引用的话"].anchor_state == "modified"
+    assert lesson.blocks[on["引用的话"].block_id] == "引用的那句话"
+
+
+def test_a_new_lesson_added_in_the_admin_is_its_first_revision():
+    course = LessonFactory().course
+    data = {"course": course.pk, "title": "新课", "slug": "xin", "number": 3, "position": 3}
+    assert admin_post(reverse("admin:lessons_lesson_add"), data | {"body_markdown": BODY}) == 302
+    lesson = Lesson.objects.get(course=course, slug="xin")
+    assert (lesson.revision_number, lesson.revisions.get().body_markdown) == (1, BODY.strip())
+
+
+def test_re_rendering_keeps_comments_on_their_text_when_anchors_are_named_anew(lesson):
+    """As after a change to how anchors are made: the same text under a new anchor."""
+    units = [
+        {**unit, "id": "old-" + unit["id"]} if unit.get("id") else unit
+        for unit in lesson.body_blocks
+    ]
+    Lesson.objects.filter(pk=lesson.pk).update(body_blocks=units)
+    lesson.refresh_from_db()
+    heading = next(iter(lesson.blocks))
+    comment = services.comment_post(author=MemberFactory(), lesson=lesson, body="问", block=heading)
+    data = {"action": "rerender", "_selected_action": [lesson.pk]}
+    assert admin_post(reverse("admin:lessons_lesson_changelist"), data) == 302
+    comment.refresh_from_db()
+    assert (comment.block_id, comment.anchor_state) == (heading.removeprefix("old-"), "")

@@ -309,6 +309,8 @@ def test_admin_index_counts_what_waits_for_a_moderator(client, lesson):
     html = client.get("/admin/").content.decode()
     assert "1 条待处理举报" in html and "1 条留言待审核" in html
     assert 'rel="icon"' in html  # no /favicon.ico request from the admin's pages
+    icon = client.get("/favicon.ico")  # and whatever asks for it anyway gets the icon
+    assert icon.status_code == 302 and icon["Location"].endswith(".svg")
     changelist = client.get("/admin/forum/comment/").content.decode()
     assert "— 请选择 —" in changelist and "Select an option" not in changelist
 
