@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 
 from forum.models import Comment, CommentQuerySet, Member
@@ -254,13 +254,17 @@ def profile_comments(member: Member, *, page: int, per_page: int) -> tuple[list[
     return comments[:per_page], len(comments) > per_page
 
 
-def teacher_slug() -> Subquery:
-    """For a lesson query: the profile address of the member its course's teacher line names,
-    so that the line links to them at no extra query. Among the course's teachers, the one the
-    import made for that line comes first (it keeps its import key once linked to an account),
-    then accounts."""
-    teachers = Member.objects.filter(courses_taught=OuterRef("course"), slug__isnull=False)
+def course_teachers(course) -> QuerySet[Member]:
+    """The members with a profile who teach `course` (a Course, or an OuterRef to one), in the
+    order its teacher line names them: the one the import made for that line first (it keeps
+    its import key once linked to an account), then accounts."""
     imported_first = Case(When(import_key="", then=1), default=0)
-    return Subquery(
-        teachers.order_by(imported_first, F("user").asc(nulls_last=True), "pk").values("slug")[:1]
+    return Member.objects.filter(courses_taught=course, slug__isnull=False).order_by(
+        imported_first, F("user").asc(nulls_last=True), "pk"
     )
+
+
+def teacher_slug(course: str = "course") -> Subquery:
+    """For a query of lessons (or of courses, with `course="pk"`): the profile address of the
+    member the course's teacher line names, so that the line links to them at no extra query."""
+    return Subquery(course_teachers(OuterRef(course)).values("slug")[:1])

@@ -4,8 +4,11 @@ never imports forum, so its template asks for the discussion here)."""
 from __future__ import annotations
 
 from django import template
+from django.db.models import QuerySet
 
 from forum.models import Comment, Report
+from forum.selectors import course_teachers, teacher_slug
+from lessons.models import Course
 
 register = template.Library()
 
@@ -33,3 +36,16 @@ def moderation_queue() -> dict[str, int]:
         "open_reports": Report.objects.filter(status=Report.Status.OPEN).count(),
         "pending_comments": Comment.objects.filter(status=Comment.Status.PENDING).count(),
     }
+
+
+@register.simple_tag
+def with_teacher_slugs(courses: QuerySet[Course]) -> QuerySet[Course]:
+    """`courses`, each with the profile address its teacher line links to (`teacher_slug`), in
+    their own query."""
+    return courses.annotate(teacher_slug=teacher_slug("pk"))
+
+
+@register.simple_tag
+def course_teacher_slug(course: Course) -> str | None:
+    """The profile address `course`'s teacher line links to, if its teacher has one."""
+    return course_teachers(course).values_list("slug", flat=True).first()

@@ -291,7 +291,7 @@ def test_course_page_lists_lessons_with_counts_and_activity(client, django_asser
     lesson = LessonFactory(course__teacher="独行")
     LessonFactory(course=lesson.course)
     post(lesson, "有人留言")
-    with django_assert_num_queries(2):  # the course, its lessons
+    with django_assert_num_queries(3):  # the course, its lessons, its teacher's profile
         html = client.get(lesson.course.get_absolute_url()).content.decode()
     assert "独行" in html and "2 讲" in html
     row = html[html.index(lesson.title) :]

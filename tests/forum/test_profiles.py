@@ -80,6 +80,10 @@ def test_names_on_cards_in_author_replies_and_the_teacher_line_lead_to_profiles(
     profile = client.get(geek.get_absolute_url())
     assert profile.status_code == 200
     assert comment.pk in [int(pk) for pk in comment_ids(profile.content.decode())]
+    for page in ("/", comment.lesson.course.get_absolute_url()):  # and so does it elsewhere
+        assert author_links(client.get(page).content.decode())[0] == teacher.get_absolute_url()
+    latest = Comment.objects.counted().order_by("-created_at", "-pk").first()
+    assert latest.member.get_absolute_url() in author_links(client.get("/").content.decode())
 
 
 def test_imported_names_carry_the_source_mark_and_accounts_do_not(client):
