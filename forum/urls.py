@@ -92,7 +92,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("language/", language.language_choose, name="language"),
-    path("favicon.ico", media.favicon),
+    path("favicon.ico", media.favicon, name="favicon"),
     path("", include("lessons.urls")),
     path("", include((forum_patterns, "forum"))),
 ]

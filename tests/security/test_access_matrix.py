@@ -178,7 +178,8 @@ class Url:
     """What a URL answers `who` (author, other or moderator) with a CSRF token.
 
     get: 200 for a page or a form, which change nothing (302 for the language switch, which
-    sets a cookie and goes back); 405 when only POST is allowed.
+    sets a cookie and goes back, and for /favicon.ico, which leads to the icon); 405 when only
+    POST is allowed.
     post: 405 for read-only pages; 302 when the POST changes data (after `before` has put the
     world in a state the POST changes).
     signed: the POST is authorized by a signed token in the URL instead of a session and a
@@ -205,6 +206,7 @@ class Url:
 
 URLS = {
     "language": Url(get=302),
+    "favicon": Url(get=302),
     "lessons:home": Url(get=200),
     "lessons:course": Url(get=200),
     "forum:lesson": Url(get=200),
