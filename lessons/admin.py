@@ -111,7 +111,7 @@ class LessonAdmin(admin.ModelAdmin):
         # A browser sends a textarea's lines ended by CRLF, and the form strips the ends: a body
         # saved unedited stays the body it was, byte for byte.
         obj.body_markdown = obj.body_markdown.replace("\r\n", "\n")
-        if obj.body_markdown == before[0].strip():
+        if obj.body_markdown == before[0].replace("\r\n", "\n").strip():
             obj.body_markdown = before[0]
         super().save_model(request, obj, form, change)
         if not change or before[0] != obj.body_markdown:

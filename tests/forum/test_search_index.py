@@ -14,7 +14,7 @@ from django.urls import reverse
 from forum.models import Comment, SearchDocument
 from forum.search import search
 from forum.search.sync import comments_reindex, lesson_reindex
-from tests.factories import CommentFactory, LessonFactory, UserFactory
+from tests.factories import CommentFactory, CourseFactory, LessonFactory, UserFactory
 from tests.forum.import_helpers import run_command
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,20 @@ def test_a_lesson_saved_in_the_admin_is_searched_as_it_now_reads() -> None:
     assert response.status_code == 302
     assert {hit.document.lesson_id for hit in search("向量数据库").hits} == {lesson.pk}
     assert search("旧的正文").hits == []
+
+
+def test_a_lesson_moved_to_another_course_in_the_admin_takes_its_comments_along() -> None:
+    lesson = LessonFactory()
+    comments_reindex([CommentFactory(lesson=lesson, body="向量数据库的索引").pk])
+    elsewhere = CourseFactory()
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    fields = ("title", "slug", "number", "position", "body_markdown")
+    form = {name: getattr(lesson, name) for name in fields} | {"course": elsewhere.pk}
+    response = client.post(reverse("admin:lessons_lesson_change", args=[lesson.pk]), form)
+    assert response.status_code == 302
+    assert len(search("向量数据库", kind="comments", course=elsewhere).hits) == 1
+    assert search("向量数据库", kind="comments", course=lesson.course).hits == []
 
 
 def test_the_command_runs_with_the_system_checks_as_manage_py_runs_it(indexed) -> None:
