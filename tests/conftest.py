@@ -75,6 +75,13 @@ def member_client(member) -> Client:
     return client
 
 
+@pytest.fixture
+def superuser_client(db) -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: rolled-back tests can reuse row ids."""

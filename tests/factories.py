@@ -82,6 +82,12 @@ class CommentFactory(factory.django.DjangoModelFactory):
     )
 
 
+def lesson_admin_form(lesson: Lesson, **changes) -> dict:
+    """What the admin's lesson form posts for `lesson` as it is, with `changes`."""
+    fields = ("title", "slug", "number", "position", "body_markdown")
+    return {name: getattr(lesson, name) for name in fields} | {"course": lesson.course_id} | changes
+
+
 def role(name: str) -> Group:
     """A role group as the data migration made it; re-made when a transactional test (which
     empties every table) has removed it."""

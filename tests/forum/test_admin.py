@@ -56,11 +56,6 @@ def mod_client(mod) -> Client:
     return client_for(mod)
 
 
-@pytest.fixture
-def superuser_client() -> Client:
-    return client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
-
-
 def published(n: int, lesson: Lesson | None = None, **fields) -> list[Comment]:
     """`n` published comments on one lesson, whose counter counts them as the services would."""
     lesson = lesson or LessonFactory()

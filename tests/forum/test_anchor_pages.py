@@ -13,7 +13,13 @@ from forum import services
 from forum.models import Comment
 from lessons.models import Lesson
 from lessons.revisions import revision_record
-from tests.factories import CommentFactory, LessonFactory, MemberFactory, UserFactory
+from tests.factories import (
+    CommentFactory,
+    LessonFactory,
+    MemberFactory,
+    UserFactory,
+    lesson_admin_form,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -224,21 +230,13 @@ def test_a_search_hit_on_a_block_comment_names_its_passage(client, lesson):
 # Edits in the admin ----------------------------------------------------------------------------
 
 
-def admin_post(url: str, data: dict) -> int:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client.post(url, data).status_code
+def browser_sent(body: str) -> str:
+    return body.replace("\n", "\r\n")  # a textarea's lines, as a browser posts them
 
 
-def lesson_form(lesson: Lesson, body: str) -> dict:
-    fields = ("course", "title", "slug", "number", "position")
-    form = {name: getattr(lesson, name if name != "course" else "course_id") for name in fields}
-    return form | {"body_markdown": body.replace("\n", "\r\n")}  # as a browser sends it
-
-
-def test_a_body_edited_in_the_admin_is_the_next_revision_and_its_comments_follow(lesson):
+def test_a_body_edited_in_the_admin_is_the_next_revision_and_its_comments_follow(
+    lesson, superuser_client
+):
     revision_record(lesson=lesson)
     anchor = {text: block for block, text in lesson.blocks.items()}
     on = {
@@ -249,9 +247,11 @@ def test_a_body_edited_in_the_admin_is_the_next_revision_and_its_comments_follow
     }
     edited = BODY.replace("> 引用的话", "> 引用的那句话").replace("- 甲\n", "")
     url = reverse("admin:lessons_lesson_change", args=[lesson.pk])
-    assert admin_post(url, lesson_form(lesson, BODY)) == 302  # saved unedited
+    unedited = lesson_admin_form(lesson, body_markdown=browser_sent(BODY))
+    assert superuser_client.post(url, unedited).status_code == 302
     assert lesson.revisions.count() == 1
-    assert admin_post(url, lesson_form(lesson, edited)) == 302
+    changed = lesson_admin_form(lesson, body_markdown=browser_sent(edited))
+    assert superuser_client.post(url, changed).status_code == 302
     lesson.refresh_from_db()
     assert lesson.revision_number == 2
     assert [r.body_markdown for r in lesson.revisions.all()] == [BODY, edited.strip()]
@@ -263,15 +263,20 @@ def test_a_body_edited_in_the_admin_is_the_next_revision_and_its_comments_follow
     assert lesson.blocks[on["引用的话"].block_id] == "引用的那句话"
 
 
-def test_a_new_lesson_added_in_the_admin_is_its_first_revision():
+def test_a_new_lesson_added_in_the_admin_is_its_first_revision(superuser_client):
     course = LessonFactory().course
     data = {"course": course.pk, "title": "新课", "slug": "xin", "number": 3, "position": 3}
-    assert admin_post(reverse("admin:lessons_lesson_add"), data | {"body_markdown": BODY}) == 302
+    response = superuser_client.post(
+        reverse("admin:lessons_lesson_add"), data | {"body_markdown": BODY}
+    )
+    assert response.status_code == 302
     lesson = Lesson.objects.get(course=course, slug="xin")
     assert (lesson.revision_number, lesson.revisions.get().body_markdown) == (1, BODY.strip())
 
 
-def test_re_rendering_keeps_comments_on_their_text_when_anchors_are_named_anew(lesson):
+def test_re_rendering_keeps_comments_on_their_text_when_anchors_are_named_anew(
+    lesson, superuser_client
+):
     """As after a change to how anchors are made: the same text under a new anchor."""
     units = [
         {**unit, "id": "old-" + unit["id"]} if unit.get("id") else unit
@@ -282,6 +287,8 @@ def test_re_rendering_keeps_comments_on_their_text_when_anchors_are_named_anew(l
     heading = next(iter(lesson.blocks))
     comment = services.comment_post(author=MemberFactory(), lesson=lesson, body="问", block=heading)
     data = {"action": "rerender", "_selected_action": [lesson.pk]}
-    assert admin_post(reverse("admin:lessons_lesson_changelist"), data) == 302
+    assert (
+        superuser_client.post(reverse("admin:lessons_lesson_changelist"), data).status_code == 302
+    )
     comment.refresh_from_db()
     assert (comment.block_id, comment.anchor_state) == (heading.removeprefix("old-"), "")

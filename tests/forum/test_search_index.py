@@ -8,13 +8,12 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from forum.models import Comment, SearchDocument
 from forum.search import search
 from forum.search.sync import comments_reindex, lesson_reindex
-from tests.factories import CommentFactory, CourseFactory, LessonFactory, UserFactory
+from tests.factories import CommentFactory, CourseFactory, LessonFactory, lesson_admin_form
 from tests.forum.import_helpers import run_command
 
 pytestmark = pytest.mark.django_db
@@ -87,36 +86,26 @@ def test_the_check_finds_a_full_text_index_that_lost_its_rows(indexed) -> None:
     assert "the full-text index" in run.stdout
 
 
-def test_a_lesson_saved_in_the_admin_is_searched_as_it_now_reads() -> None:
+def test_a_lesson_saved_in_the_admin_is_searched_as_it_now_reads(superuser_client) -> None:
     lesson = LessonFactory(body_markdown="旧的正文")
     lesson_reindex(lesson)
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    response = client.post(
+    response = superuser_client.post(
         reverse("admin:lessons_lesson_change", args=[lesson.pk]),
-        {
-            "course": lesson.course_id,
-            "title": lesson.title,
-            "slug": lesson.slug,
-            "number": lesson.number,
-            "position": lesson.position,
-            "body_markdown": "新的正文讲向量数据库",
-        },
+        lesson_admin_form(lesson, body_markdown="新的正文讲向量数据库"),
     )
     assert response.status_code == 302
     assert {hit.document.lesson_id for hit in search("向量数据库").hits} == {lesson.pk}
     assert search("旧的正文").hits == []
 
 
-def test_a_lesson_moved_to_another_course_in_the_admin_takes_its_comments_along() -> None:
+def test_a_lesson_moved_to_another_course_in_the_admin_takes_its_comments_along(
+    superuser_client,
+) -> None:
     lesson = LessonFactory()
     comments_reindex([CommentFactory(lesson=lesson, body="向量数据库的索引").pk])
     elsewhere = CourseFactory()
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    fields = ("title", "slug", "number", "position", "body_markdown")
-    form = {name: getattr(lesson, name) for name in fields} | {"course": elsewhere.pk}
-    response = client.post(reverse("admin:lessons_lesson_change", args=[lesson.pk]), form)
+    form = lesson_admin_form(lesson, course=elsewhere.pk)
+    response = superuser_client.post(reverse("admin:lessons_lesson_change", args=[lesson.pk]), form)
     assert response.status_code == 302
     assert len(search("向量数据库", kind="comments", course=elsewhere).hits) == 1
     assert search("向量数据库", kind="comments", course=lesson.course).hits == []
